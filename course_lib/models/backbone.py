@@ -23,7 +23,8 @@ from torch import nn
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 
-__all__ = ["CourseCNN", "CourseCNN_Weights", "Weights", "course_cnn", "CheckpointError"]
+__all__ = ["CourseCNN", "CourseCNN_Weights", "Weights", "course_cnn", "CheckpointError", "load_checkpoint",
+           "save_checkpoint", "load_state_dict"]
 
 
 class CheckpointError(RuntimeError):
@@ -211,12 +212,35 @@ def course_cnn(
     if width is not None and width != arch_width:
         raise ValueError(f"width={width} contradicts the weights {weights.name} (width {arch_width}).")
     model = CourseCNN(num_classes=len(categories) or 16, width=arch_width, global_pool=global_pool)
-    state = w.get_state_dict()
+    return load_checkpoint(model, w.path)
+
+
+def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load the weights saved at ``path`` into ``model`` (safely); returns ``model``.
+
+    Errors say whether the file is missing, damaged, or made for another architecture.
+
+    Examples
+    --------
+    >>> save_checkpoint(CourseCNN(num_classes=5), "/tmp/m.pt")
+    >>> model = load_checkpoint(CourseCNN(num_classes=5), "/tmp/m.pt")
+    """
+    state = load_state_dict(path)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(
-            f"Checkpoint {w.path} does not fit course_cnn(width={arch_width}): {str(exc)[:300]}. "
-            "It belongs to another architecture; re-create it with `python -m course_lib.pretrain`."
+            f"Checkpoint {path} does not fit {type(model).__name__}: {str(exc)[:300]}. It was saved from another "
+            "architecture or head size; build the matching model (e.g. the same num_classes) before loading."
         ) from exc
     return model
+
+
+def save_checkpoint(model: nn.Module, path: str | Path) -> Path:
+    """Save ``model``'s weights (a plain state_dict, loadable with ``weights_only=True``); atomic."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+    tmp.replace(path)
+    return path

@@ -85,8 +85,11 @@ def _make_scheduler(opt: torch.optim.Optimizer, name: str | None, total_steps: i
     if name is None or name == "constant":
         return None
     if name == "onecycle":
+        if total_steps < 4:  # too short to warm up and anneal: keep the learning rate constant
+            return None
         return torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=total_steps, pct_start=0.25)
+            opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=total_steps,
+            pct_start=min(0.5, max(0.25, 2.0 / total_steps)))
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
     raise ValueError(f"scheduler must be 'onecycle', 'cosine' or None, got {name!r}.")
