@@ -56,6 +56,8 @@ _EXPORTS: dict[str, str] = {
     # quizzes
     "show_quiz": "course_lib.quiz",
     "quiz_progress": "course_lib.quiz",
+    "list_banks": "course_lib.quiz",
+    "reset_progress": "course_lib.quiz",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
