@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sklearn.metrics as skm
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import course_lib
@@ -37,7 +37,7 @@ from course_lib.metrics import (
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 AVERAGES = [None, "micro", "macro", "weighted"]
 ZERO_DIVISIONS = ["warn", 0, 1, np.nan]
-FAST = settings(max_examples=25, deadline=None)
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def assert_same(ours, ref) -> None:
@@ -95,6 +95,8 @@ def test_worked_example_counts_and_scores():
     ]:
         assert ours(EX_TRUE, EX_PRED) == ref(EX_TRUE, EX_PRED)
     np.testing.assert_array_equal(confusion_matrix(EX_TRUE, EX_PRED), skm.confusion_matrix(EX_TRUE, EX_PRED))
+    for beta in (0.5, 2.0):
+        assert fbeta_score(EX_TRUE, EX_PRED, beta=beta) == skm.fbeta_score(EX_TRUE, EX_PRED, beta=beta)
 
 
 def test_accuracy_paradox():
@@ -243,7 +245,7 @@ def test_confusion_matrix_and_accuracy_match_sklearn(pair, normalize):
     )
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pair=label_pairs(max_classes=4),
     digits=st.integers(1, 4),

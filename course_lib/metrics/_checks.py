@@ -61,10 +61,10 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def check_average(average: str | None, *, allow_binary: bool = True) -> None:
+def check_average(average: str | None) -> None:
     """Refuse an unknown ``average`` and name the allowed values."""
-    allowed = AVERAGE_OPTIONS if allow_binary else AVERAGE_OPTIONS[1:]
-    if average not in allowed:
+    allowed = AVERAGE_OPTIONS
+    if not (average is None or isinstance(average, str)) or average not in allowed:
         hint = (
             " ('samples' is for multilabel targets, which the course does not use.)"
             if average == "samples"
