@@ -261,12 +261,15 @@ class ReportCard:
             f"<table style='border-collapse:collapse;margin:4px 0'>{table}</table>",
         ]
         if self.kind == "multiclass":
-            head = "<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+            pad = "padding:1px 8px;text-align:right"
+            head = "".join(f"<th style='{pad}'>{h}</th>" for h in ("class", "precision", "recall", "F1", "support"))
             body = "".join(
-                f"<tr><td>{html.escape(k)}</td><td>{v['precision']:.2f}</td><td>{v['recall']:.2f}</td>"
-                f"<td>{v['f1']:.2f}</td><td>{int(v['support'])}</td></tr>"
+                f"<tr><td style='{pad};text-align:left'>{html.escape(k)}</td><td style='{pad}'>{v['precision']:.2f}</td>"
+                f"<td style='{pad}'>{v['recall']:.2f}</td><td style='{pad}'>{v['f1']:.2f}</td>"
+                f"<td style='{pad}'>{int(v['support'])}</td></tr>"
                 for k, v in self.per_class.items()
             )
+            head = f"<tr>{head}</tr>"
             parts.append(f"<table style='border-collapse:collapse;margin:4px 0'>{head}{body}</table>")
         if self.advice:
             parts.append(f"<p><i>{html.escape(self.advice)}</i></p>")
@@ -355,9 +358,11 @@ def report_card(
 
     Examples
     --------
-    >>> card = report_card([0, 0, 0, 1, 1], [0, 0, 0, 1, 0])
-    >>> card.verdict, round(card.metrics["recall"], 2)
-    ('needs work', 0.5)
+    >>> y_true = [1] * 100 + [0] * 100                       # the course's worked example:
+    >>> y_pred = [1] * 80 + [0] * 20 + [1] * 10 + [0] * 90   # TP 80, FN 20, FP 10, TN 90
+    >>> card = report_card(y_true, y_pred)
+    >>> card.verdict, round(card.metrics["precision"], 2), card.metrics["recall"]
+    ('needs work', 0.89, 0.8)
     """
     yt, yp = _check_labels(y_true, y_pred)
     task_key = _resolve_task(task)
@@ -443,7 +448,12 @@ def report_card(
     if accuracy < BAD_ACCURACY:
         warnings.append(f"Accuracy is {_pct(accuracy)}, below {BAD_ACCURACY:.0%}: the model has not adapted to this task.")
     if binary:
-        if recall < BAD_PRECISION_RECALL:
+        if tp + fn == 0:
+            warnings.append(
+                f"y_true holds no '{pos_name}' case, so recall cannot be measured (reported as 0): judge the "
+                f"model on data that contains '{pos_name}' cases."
+            )
+        elif recall < BAD_PRECISION_RECALL:
             warnings.append(
                 f"Recall for '{pos_name}' is only {recall:.2f}: the model misses {_pct(1 - recall)} of the "
                 f"real '{pos_name}' cases ({fn} of {tp + fn})."
@@ -530,20 +540,28 @@ def report_card(
     paradox = accuracy <= baseline or (imbalanced and accuracy > GOOD_ACCURACY and verdict != "good")
     if paradox:
         lead = (
-            f"Accuracy {_pct(accuracy)} looks good but is misleading"
+            f"accuracy {_pct(accuracy)} looks good but is misleading"
             if accuracy > GOOD_ACCURACY
-            else f"Accuracy {_pct(accuracy)} says little"
+            else f"accuracy {_pct(accuracy)} says little"
         )
-        if binary:
-            focus = f"recall for '{pos_name}' is {recall:.2f} and precision {precision:.2f}"
+        if accuracy <= baseline:
+            beat = "the model does no better than that"
         else:
-            focus = f"macro-averaged recall is {recall:.2f}"
-        beat = "no better than" if accuracy <= baseline else f"only {_pct(accuracy - baseline)} above"
-        warnings.insert(
-            0,
-            f"Accuracy paradox: {lead}. Always predicting the majority class '{maj_name}' already scores "
-            f"{_pct(baseline)} (the baseline), and the model is {beat} that baseline; {focus}.",
-        )
+            beat = f"the model beats that by only {100 * (accuracy - baseline):.1f} percentage points"
+        if binary:
+            sentence = (
+                f"Accuracy paradox: {lead}. Always predicting the majority class '{maj_name}' already scores "
+                f"{_pct(baseline)} (the baseline) and {beat}; recall for '{pos_name}' is {recall:.2f} and "
+                f"precision {precision:.2f}."
+            )
+        else:
+            worst = int(np.argmin(np.where([counts[lab] > 0 for lab in labels], per_r, np.inf)))
+            sentence = (
+                f"Accuracy paradox: {lead}: the large classes dominate it (always predicting '{maj_name}' "
+                f"scores {_pct(baseline)}, the baseline), while class '{_class_name(labels[worst], class_names)}' "
+                f"has recall {per_r[worst]:.2f}."
+            )
+        warnings.insert(0, sentence)
     if imbalanced:
         rare = min(counts, key=lambda lab: counts[lab])
         warnings.append(

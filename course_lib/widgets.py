@@ -316,11 +316,10 @@ class FreezeExplorer(widgets.VBox):
             raise ValueError("This model has no blocks with parameters to freeze or unfreeze.")
         self._total = count_params(model)
         self._syncing = False
-        width = max(len(n) for n in self._blocks)
         self.checkboxes: dict[str, widgets.Checkbox] = {}
         for name, block in self._blocks.items():
             n = sum(p.numel() for p in block.parameters())
-            cb = widgets.Checkbox(value=False, description=f"{name.ljust(width)}  {n:>10,} parameters", indent=False,
+            cb = widgets.Checkbox(value=False, description=f"{name} ({n:,} parameters)", indent=False,
                                   style={"description_width": "initial"}, layout=widgets.Layout(width="auto"))
             cb.observe(lambda change, name=name: self._on_toggle(name, change), names="value")
             self.checkboxes[name] = cb
@@ -396,14 +395,15 @@ class FreezeExplorer(widgets.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         data = super()._repr_mimebundle_(**kwargs) or {}
         st = self.state
+        pad = "padding:1px 8px;text-align:right"
         rows = "".join(
-            f"<tr><td>{'&#9745;' if b['trainable'] else '&#9744;'}</td><td>{html.escape(n)}</td>"
-            f"<td style='text-align:right'>{b['params']:,}</td><td style='text-align:right'>{b['trainable_params']:,}</td></tr>"
+            f"<tr><td>{'&#9745;' if b['trainable'] else '&#9744;'}</td><td style='{pad};text-align:left'>"
+            f"{html.escape(n)}</td><td style='{pad}'>{b['params']:,}</td><td style='{pad}'>{b['trainable_params']:,}</td></tr>"
             for n, b in st["blocks"].items()
         )
         data["text/html"] = (
-            "<table style='border-collapse:collapse;font-family:monospace'><tr><th></th><th>block</th>"
-            f"<th>parameters</th><th>trainable</th></tr>{rows}</table>{self.summary_html.value}"
+            f"<table style='border-collapse:collapse;font-family:monospace'><tr><th></th><th style='{pad}'>block</th>"
+            f"<th style='{pad}'>parameters</th><th style='{pad}'>trainable</th></tr>{rows}</table>{self.summary_html.value}"
         )
         data["text/plain"] = f"trainable parameters {st['trainable']:,} of {st['total']:,}"
         return data

@@ -296,6 +296,28 @@ def test_embedding_method_uses_the_model() -> None:
     assert pairs[0].similarity == pytest.approx(1.0, abs=1e-5)
 
 
+def test_embedding_method_with_a_module_keeps_its_mode() -> None:
+    from course_lib.models import course_cnn
+
+    torch.manual_seed(0)
+    model = course_cnn(num_classes=3).train()
+    g = torch.Generator().manual_seed(1)
+    train = torch.rand(12, 3, 16, 16, generator=g)
+    pairs = find_near_duplicates(train, train[[5, 2]], model=model, threshold=0.999)
+    assert {(p.train_index, p.test_index) for p in pairs} >= {(5, 0), (2, 1)}
+    assert model.training  # put back in training mode afterwards
+    grey = find_near_duplicates(train[:, :1], train[[3], :1], model=model, threshold=0.999)  # 1 channel -> 3
+    assert (3, 0) in {(p.train_index, p.test_index) for p in grey}
+
+
+def test_no_positive_cases_is_said_plainly() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        card = report_card([0, 0, 0, 0], [0, 0, 1, 0])
+    assert card.verdict == "bad"
+    assert any("no '1' case" in w for w in card.warnings)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
