@@ -487,36 +487,46 @@ def report_card(
     # -- multiclass: each class is someone's positive class -----------------------------------------------
     weak_classes: list[str] = []
     if not binary:
+        missed, shaky, false_alarms = [], [], []
         for i, lab in enumerate(labels):
-            name = _class_name(lab, class_names)
             if counts[lab] == 0:
                 continue
+            name = _class_name(lab, class_names)
             r, p = float(per_r[i]), float(per_p[i])
             if r < BAD_PRECISION_RECALL:
-                bad = True
-                warnings.append(
-                    f"Class '{name}' has recall {r:.2f}: the model misses {_pct(1 - r)} of its "
-                    f"{counts[lab]} images, which the overall accuracy ({_pct(accuracy)}) hides."
-                )
-                weak_classes.append(name)
+                missed.append((name, r, counts[lab]))
             elif r <= GOOD_PRECISION_RECALL:
+                shaky.append((name, r))
+            if p < BAD_PRECISION_RECALL and np.any(yp == lab):
+                false_alarms.append((name, p))
+        weak_classes = [c[0] for c in missed + shaky]
+        if missed:
+            bad = True
+            if len(missed) == 1:
+                name, r, k = missed[0]
                 warnings.append(
-                    f"Class '{name}' has recall {r:.2f} (at most {GOOD_PRECISION_RECALL:.2f}): it is found less "
-                    "reliably than the others."
+                    f"Class '{name}' has recall {r:.2f}: the model misses {_pct(1 - r)} of its {k} images, "
+                    f"which the overall accuracy ({_pct(accuracy)}) hides."
                 )
-                weak_classes.append(name)
-            if p < BAD_PRECISION_RECALL and (np.sum(yp == lab) > 0):
-                bad = True
-                warnings.append(f"Class '{name}' has precision {p:.2f}: most predictions of '{name}' are wrong.")
+            else:
+                listed = ", ".join(f"'{name}' (recall {r:.2f})" for name, r, _k in missed)
+                warnings.append(f"Classes {listed} are mostly missed, which the overall accuracy ({_pct(accuracy)}) hides.")
+        if shaky:
+            listed = ", ".join(f"'{name}' ({r:.2f})" for name, r in shaky)
+            warnings.append(
+                f"Recall is not above {GOOD_PRECISION_RECALL:.2f} for {listed}: "
+                "these classes are still missed too often for a good model."
+            )
+        if false_alarms:
+            bad = True
+            listed = ", ".join(f"'{name}' ({p:.2f})" for name, p in false_alarms)
+            warnings.append(f"Precision is below {BAD_PRECISION_RECALL:.2f} for {listed}: most predictions of these are wrong.")
         never = [
             _class_name(lab, class_names) for lab in labels if counts[lab] > 0 and not np.any(yp == lab)
         ]
         if never:
             warnings.append("The model never predicts " + ", ".join(f"'{c}'" for c in never) + ".")
-        rule_bad["every class: recall and precision >= 0.50"] = not any(
-            counts[lab] > 0 and (per_r[i] < BAD_PRECISION_RECALL or (per_p[i] < BAD_PRECISION_RECALL and np.any(yp == lab)))
-            for i, lab in enumerate(labels)
-        )
+        rule_bad[f"every class: recall and precision >= {BAD_PRECISION_RECALL:.2f}"] = not (missed or false_alarms)
 
     # -- the "good" rules ---------------------------------------------------------------------------------
     rule_good = {
@@ -553,6 +563,11 @@ def report_card(
                 f"Accuracy paradox: {lead}. Always predicting the majority class '{maj_name}' already scores "
                 f"{_pct(baseline)} (the baseline) and {beat}; recall for '{pos_name}' is {recall:.2f} and "
                 f"precision {precision:.2f}."
+            )
+        elif accuracy <= baseline:
+            sentence = (
+                f"Accuracy {_pct(accuracy)} is no better than always predicting the majority class '{maj_name}' "
+                f"({_pct(baseline)}, the baseline): the model has not learnt to tell the classes apart."
             )
         else:
             worst = int(np.argmin(np.where([counts[lab] > 0 for lab in labels], per_r, np.inf)))

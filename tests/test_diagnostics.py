@@ -164,7 +164,18 @@ def test_multiclass_good_and_needs_work() -> None:
     y_pred[:12] = 1  # class 0 recall 0.76: fine on average, weak for one class
     card = report_card(y_true, y_pred)
     assert card.verdict == "needs work"
-    assert any("Class '0'" in w for w in card.warnings)
+    assert any("not above 0.80 for '0' (0.76)" in w for w in card.warnings)
+
+
+def test_multiclass_lists_every_missed_class_and_false_alarms() -> None:
+    y_true = np.repeat([0, 1, 2, 3], 10)
+    y_pred = np.array([0] * 10 + [1] * 3 + [2] * 7 + [2] * 10 + [3] * 4 + [2] * 6)  # c: precision 10 / 23
+    card = report_card(y_true, y_pred, class_names=["a", "b", "c", "d"])
+    ref_r = skm.recall_score(y_true, y_pred, average=None)
+    ref_p = skm.precision_score(y_true, y_pred, average=None, zero_division=0)
+    assert card.verdict == "bad"
+    assert any(f"'b' (recall {ref_r[1]:.2f}), 'd' (recall {ref_r[3]:.2f}) are mostly missed" in w for w in card.warnings)
+    assert any(f"'c' ({ref_p[2]:.2f})" in w and "Precision is below" in w for w in card.warnings)
 
 
 def test_class_names_longer_than_two_make_it_multiclass() -> None:
