@@ -1,0 +1,1 @@
+"""The instructor's grading layer over nbgrader: a sandboxed kernel, a hardened executor and ``make grade``."""
