@@ -185,3 +185,12 @@ def test_torchvision_weights_load_offline_from_cache(tmp_path, monkeypatch):
         torchvision_model("resnet18", num_classes=5)
     with pytest.raises(ValueError, match="Unknown torchvision model"):
         torchvision_model("resnet19", weights=None)
+
+
+def test_every_top_level_export_resolves():
+    import course_lib
+
+    for name in course_lib.__all__:
+        assert getattr(course_lib, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'fine_tunes'"):
+        course_lib.fine_tunes  # noqa: B018
