@@ -23,7 +23,7 @@ import torch
 __all__ = ["DATA_VERSION", "cache_dir", "cache_path", "cached"]
 
 #: Bump whenever a generator changes what it draws: old cache files are then ignored.
-DATA_VERSION = 1
+DATA_VERSION = 2
 
 _ENV = "COURSE_LIB_CACHE"
 

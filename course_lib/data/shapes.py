@@ -69,13 +69,15 @@ def _plus(rng: np.random.Generator) -> Ops:
     return _poly(pts)
 
 
-def _diamond(rng: np.random.Generator) -> Ops:
-    h = rng.uniform(0.42, 0.58)
-    return _poly(np.array([(1.0, 0.0), (0.0, h), (-1.0, 0.0), (0.0, -h)]))
+def _clover(rng: np.random.Generator) -> Ops:
+    r, off = rng.uniform(0.42, 0.5), rng.uniform(0.5, 0.58)
+    lobes = [("poly", d.ellipse(r, r, off * np.cos(a), off * np.sin(a), k=32), 1)
+             for a in np.pi / 2 + 2 * np.pi * np.arange(3) / 3]
+    return d.fit_unit_disc([*lobes, ("poly", d.ellipse(off, off, k=32), 1)])
 
 
 def _ellipse(rng: np.random.Generator) -> Ops:
-    return _poly(d.ellipse(1.0, rng.uniform(0.42, 0.62)))
+    return _poly(d.ellipse(1.0, rng.uniform(0.5, 0.65)))
 
 
 def _semicircle(rng: np.random.Generator) -> Ops:
@@ -84,13 +86,14 @@ def _semicircle(rng: np.random.Generator) -> Ops:
 
 
 def _trapezoid(rng: np.random.Generator) -> Ops:
-    top, h = rng.uniform(0.3, 0.5), rng.uniform(0.5, 0.7)
+    top, h = rng.uniform(0.4, 0.55), rng.uniform(0.55, 0.7)
     return d.fit_unit_disc(_poly(np.array([(-1.0, -h), (1.0, -h), (top, h), (-top, h)])))
 
 
-def _parallelogram(rng: np.random.Generator) -> Ops:
-    shear, h = rng.uniform(0.22, 0.32), rng.uniform(0.32, 0.45)
-    return d.fit_unit_disc(_poly(np.array([(-1.0, -h), (1.0 - 2 * shear, -h), (1.0, h), (-1.0 + 2 * shear, h)])))
+def _tri_frame(rng: np.random.Generator) -> Ops:
+    tri = d.regular_polygon(3)
+    inner = rng.uniform(0.4, 0.5)
+    return [("poly", tri, 1), ("poly", tri * inner, 0)]
 
 
 def _frame(rng: np.random.Generator) -> Ops:
@@ -154,11 +157,11 @@ _SOURCE: dict[str, tuple[Callable[[np.random.Generator], Ops], tuple[float, floa
     "star5": (_star5, (0.85, 1.0)),
     "star6": (_star6, (0.85, 1.0)),
     "plus": (_plus, (0.85, 1.0)),
-    "diamond": (_diamond, (0.9, 1.0)),
+    "clover": (_clover, (0.9, 1.0)),
     "ellipse": (_ellipse, (0.9, 1.0)),
     "semicircle": (_semicircle, (0.85, 1.0)),
     "trapezoid": (_trapezoid, (0.85, 1.0)),
-    "parallelogram": (_parallelogram, (0.85, 1.0)),
+    "tri-frame": (_tri_frame, (0.85, 1.0)),
     "frame": (_frame, (0.85, 1.0)),
     "gear": (_gear, (0.92, 1.0)),
 }
@@ -256,7 +259,7 @@ def _render_chunk(rng: np.random.Generator, templates: list, labels: np.ndarray,
     """Draw ``len(labels)`` objects, each ``views`` times, as ``uint8`` images (views of an object adjacent)."""
     m = len(labels)
     # scene per object
-    radius = rng.uniform(0.3, 0.45, m) * size
+    radius = rng.uniform(0.32, 0.46, m) * size
     theta = rng.uniform(0, 2 * np.pi, m)
     aspect = np.array([rng.uniform(*templates[k][1]) for k in labels])
     local = [templates[k][0](rng) for k in labels]
