@@ -237,10 +237,13 @@ def voronoi(rng: np.random.Generator, n: int, size: int, cells: int, ss: int = 2
     vals = torch.from_numpy(rng.random((n, cells), dtype=np.float32))
     g = torch.arange(big, dtype=torch.float32) + 0.5
     yy, xx = torch.meshgrid(g, g, indexing="ij")
-    d = (xx.reshape(1, 1, -1) - pts[..., 0:1]) ** 2 + (yy.reshape(1, 1, -1) - pts[..., 1:2]) ** 2
-    two = torch.topk(d, 2, dim=1, largest=False)
-    d1, d2 = two.values[:, 0].sqrt(), two.values[:, 1].sqrt()
-    value = torch.gather(vals, 1, two.indices[:, 0]).view(n, 1, big, big)
+    pix = torch.stack([xx.flatten(), yy.flatten()], 1)  # P x 2
+    # squared distances |p - q|^2 = |p|^2 - 2 p.q + |q|^2, as one batched matrix product (N x cells x P)
+    d = (pts.pow(2).sum(-1, keepdim=True) - 2 * pts @ pix.T + pix.pow(2).sum(-1)).clamp_min_(0)
+    d1, i1 = d.min(dim=1)
+    d2 = d.scatter(1, i1.unsqueeze(1), float("inf")).min(dim=1).values
+    d1, d2 = d1.sqrt(), d2.sqrt()
+    value = torch.gather(vals, 1, i1).view(n, 1, big, big)
     edge = ((d2 - d1) / (1.2 * ss)).clamp(0, 1).view(n, 1, big, big)
     return F.avg_pool2d(value, ss), F.avg_pool2d(edge, ss)
 
