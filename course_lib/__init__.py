@@ -20,6 +20,16 @@ __version__ = "0.1.0"
 
 # public name -> sub-module that defines it
 _EXPORTS: dict[str, str] = {
+    # data
+    "ImageDataset": "course_lib.data",
+    "show_samples": "course_lib.data",
+    "shapes_source": "course_lib.data",
+    "shapes_target": "course_lib.data",
+    "defects": "course_lib.data",
+    "digits": "course_lib.data",
+    "random_split": "course_lib.data",
+    "group_split": "course_lib.data",
+    "leaky_split": "course_lib.data",
     # metrics
     "confusion_matrix": "course_lib.metrics",
     "accuracy_score": "course_lib.metrics",
