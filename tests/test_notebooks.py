@@ -107,6 +107,7 @@ def release(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "notebooks", course / "notebooks")
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "grading", course / "grading", ignore=shutil.ignore_patterns("__pycache__"))
     for lesson in LESSONS:
         res = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", lesson, "--force", "--no-db"],
                              cwd=course, capture_output=True, text=True)
