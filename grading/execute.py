@@ -59,7 +59,7 @@ TRUNCATION_MARK = "[grader: output truncated"
 # which student code cannot rebind) rather than through names student code could shadow.
 _GUARD_INSTALL = r'''
 def _grader_install(token, exact, prefixes):
-    import builtins, sys, types
+    import builtins, importlib.util, os, sys, threading, types
     modules = sys.modules
     mod_dict = types.ModuleType.__dict__["__dict__"].__get__
     lst, cal, isi, st = list, callable, isinstance, str
@@ -69,15 +69,59 @@ def _grader_install(token, exact, prefixes):
     # entries IPython/ipykernel rebind on every execution (not checkers)
     skip = {"_", "__", "___", "input", "raw_input", "getpass", "get_ipython", "exit", "quit", "display"}
     ip = get_ipython()
-    pins, absent, seen = [], [], {}
+    pins = {}       # "module.name" -> (getter, name, object)
+    absent = {}     # "owner.name" -> (instance dict, name)
+    seen = {}       # module name -> module object
+    state = {"audit": False}
+    roots = set()
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        roots.add(os.path.realpath(p) + os.sep)
+    for name in prefixes:
+        spec = importlib.util.find_spec(name)
+        for loc in (spec.submodule_search_locations or []) if spec else []:
+            roots.add(os.path.realpath(loc) + os.sep)
+    roots = tuple(roots)
 
-    def pin_ns(label, ns, only_functions=False):
+    def audit(event, args):
+        if event == "sys.addaudithook":
+            state["audit"] = True
+
+    sys.addaudithook(audit)
+
+    def trusted_file(path):
+        return isi(path, st) and os.path.realpath(path).startswith(roots)
+
+    def thread_trusted(t):
+        fn = getattr(t, "function", None) if isi(t, threading.Timer) else getattr(t, "_target", None)
+        if fn is None:
+            fn = getattr(type(t), "run", None)
+        code = getattr(fn, "__code__", None)
+        return code is not None and trusted_file(code.co_filename)
+
+    env = {}
+
+    def remember_environment():
+        env["meta"] = lst(sys.meta_path)
+        env["hooks"] = lst(sys.path_hooks)
+        env["threads"] = {t.ident for t in threading.enumerate()}
+
+    def environment_trusted():
+        if state["audit"] or sys.gettrace() is not None or sys.getprofile() is not None:
+            return False
+        for old, new in ((env["meta"], sys.meta_path), (env["hooks"], sys.path_hooks)):
+            if len(old) != len(new) or any(a is not b for a, b in zip(old, new)):
+                return False
+        return all(t.ident in env["threads"] or thread_trusted(t) for t in threading.enumerate())
+
+    def pin_ns(label, ns, only_functions=False, replace=False):
         getter = ns.get
         for k, v in lst(ns.items()):
             if k in skip:
                 continue
             if (isi(v, fn_types) if only_functions else (cal(v) or isi(v, desc_types))):
-                pins.append((label, getter, k, v))
+                key = label + "." + st(k)
+                if replace or key not in pins:
+                    pins[key] = (getter, k, v)
 
     def watched(name):
         return name in exact or name.startswith(prefixes)
@@ -100,12 +144,63 @@ def _grader_install(token, exact, prefixes):
         for owner in (ip, getattr(ip, "kernel", None)):
             if owner is None:
                 continue
+            inst = owner.__dict__
             for cls in type(owner).__mro__[:-1]:
                 pin_ns(cls.__qualname__, cls.__dict__)
-                inst = owner.__dict__
                 for k, v in lst(cls.__dict__.items()):
                     if cal(v) and k not in inst:
-                        absent.append((type(owner).__name__ + " instance", inst, k))
+                        absent[type(owner).__name__ + " instance." + k] = (inst, k)
+
+    def violations():
+        bad = set()
+        for key, (getter, k, v) in pins.items():
+            if getter(k, missing) is not v:
+                bad.add(key)
+        for name, mod in seen.items():
+            if modules.get(name) is not mod:
+                bad.add("sys.modules:" + name)
+        for key, (inst, k) in absent.items():
+            if k in inst:
+                bad.add(key)
+        return bad
+
+    def absorb(keys):
+        """Accept changes made by a trusted library import (e.g. torch._dynamo re-wrapping torch.manual_seed)."""
+        for key in keys:
+            if key in pins:
+                getter, k, _ = pins[key]
+                value = getter(k, missing)
+                if value is missing:
+                    del pins[key]
+                else:
+                    pins[key] = (getter, k, value)
+            elif key.startswith("sys.modules:"):
+                name = key[len("sys.modules:"):]
+                if modules.get(name) is None:
+                    seen.pop(name, None)
+                else:
+                    seen[name] = modules[name]
+            else:
+                absent.pop(key, None)
+
+    def loads_new_code(name, globals_, fromlist, level):
+        try:
+            if level:
+                package = (globals_ or {}).get("__package__") or ""
+                name = importlib.util.resolve_name("." * level + name, package)
+        except (ImportError, ValueError, TypeError):
+            return True
+        mod = modules.get(name)
+        if mod is None:
+            return True
+        for item in fromlist or ():
+            if item != "*" and (name + "." + st(item)) not in modules:
+                try:
+                    if item not in mod_dict(mod):
+                        return True
+                except TypeError:
+                    return True
+        return False
 
     class Guard:
         depth = [0]
@@ -114,40 +209,37 @@ def _grader_install(token, exact, prefixes):
         def pin_user(names):
             ns = ip.user_ns
             sub = {n: ns[n] for n in names if n in ns}
-            before = len(pins)
-            pin_ns("__main__", sub, only_functions=True)
-            # re-point the getters at the live namespace, not the snapshot dict
+            pin_ns("__main__", sub, only_functions=True, replace=True)
             getter = ns.get
-            for i in range(before, len(pins)):
-                label, _, k, v = pins[i]
-                pins[i] = (label, getter, k, v)
+            for n in sub:
+                key = "__main__." + n
+                if key in pins:
+                    pins[key] = (getter, n, pins[key][2])
             scan()
 
         @staticmethod
         def check():
             scan()
-            bad = []
-            for label, getter, k, v in pins:
-                if getter(k, missing) is not v:
-                    bad.append(label + "." + st(k))
-            for name, mod in seen.items():
-                if modules.get(name) is not mod:
-                    bad.append("sys.modules:" + name)
-            for label, inst, k in absent:
-                if k in inst:
-                    bad.append(label + "." + k)
-            return token + "|" + st(len(pins)) + "|" + "; ".join(sorted(set(bad))[:20]) + "|end"
+            return token + "|" + st(len(pins)) + "|" + "; ".join(sorted(violations())[:20]) + "|end"
 
     Guard.__name__ = Guard.__qualname__ = "_GraderGuard_" + token
     real_import = builtins.__import__
 
-    def guarded_import(*args, **kwargs):
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        slow = Guard.depth[0] == 0 and loads_new_code(name, globals, fromlist, level)
+        if slow:
+            before, trusted, known = violations(), environment_trusted(), set(modules)
         Guard.depth[0] += 1
         try:
-            return real_import(*args, **kwargs)
+            return real_import(name, globals, locals, fromlist, level)
         finally:
             Guard.depth[0] -= 1
-            if Guard.depth[0] == 0:
+            if slow:
+                new = [modules[m] for m in set(modules) - known if modules.get(m) is not None]
+                if trusted and environment_trusted() and all(
+                        not isi(getattr(m, "__file__", None), st) or trusted_file(m.__file__) for m in new):
+                    absorb(violations() - before)
+                    remember_environment()
                 scan()
 
     for name in exact:
@@ -158,6 +250,7 @@ def _grader_install(token, exact, prefixes):
     builtins.__import__ = guarded_import
     scan()
     pin_machinery()
+    remember_environment()
     return Guard
 
 _grader_install({token!r}, {exact!r}, {prefixes!r})

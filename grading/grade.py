@@ -559,6 +559,8 @@ def grade(args: argparse.Namespace) -> int:
 
         merged: set[tuple[str, str]] = set()
         failures = 0
+        phases = {"jobs": jobs, "submissions": len(todo)}
+        t_phase = time.monotonic()
         if todo:
             run_dir = Path(tempfile.mkdtemp(prefix="grade-", dir=os.environ.get("GRADER_TMP") or None))
             logs = state_dir / "logs"
@@ -640,6 +642,8 @@ def grade(args: argparse.Namespace) -> int:
                     t.join(timeout=5)
                 shutil.rmtree(run_dir, ignore_errors=True)
 
+        phases["autograde_s"] = round(time.monotonic() - t_phase, 2)
+        t_phase = time.monotonic()
         api = NbGraderAPI(coursedir=cd, config=config)
         if not args.no_feedback:
             for a in assignments:
@@ -647,9 +651,12 @@ def grade(args: argparse.Namespace) -> int:
                     out = api.generate_feedback(a, force=True)
                     if not out.get("success"):
                         _print(f"WARNING: generate_feedback {a} failed:\n{out.get('error') or out.get('log')}")
+        phases["feedback_s"] = round(time.monotonic() - t_phase, 2)
+        t_phase = time.monotonic()
         if not args.no_export:
             with Gradebook(cd.db_url, cd.course_id) as gb:
                 CsvExportPlugin(config=config, to=str(course / "grades.csv")).export(gb)
+        phases["export_s"] = round(time.monotonic() - t_phase, 2)
 
         problems = integrity.verify(before, integrity.snapshot(db_path), merged) if db_exists else []
         if problems:
@@ -662,6 +669,9 @@ def grade(args: argparse.Namespace) -> int:
         results.sort(key=lambda r: (r.assignment, order.get(r.status, 9), r.student))
         elapsed = time.monotonic() - started
         _write_reports(course, results, sandbox_line, elapsed)
+        phases.update(total_s=round(elapsed, 2), sandbox=sandbox_line,
+                      statuses={k: sum(r.status == k for r in results) for k in order})
+        _atomic_write(state_dir / "last_run.json", json.dumps(phases, indent=1))
         _print("\n" + _summary(results))
         counts = {k: sum(r.status == k for r in results) for k in order}
         _print(f"\n>> {', '.join(f'{v} {k}' for k, v in counts.items() if v)} in {elapsed:.0f} s; "

@@ -135,7 +135,7 @@ def _cases(course: Path) -> list[dict]:
         dict(kind="prints 100 MB", student="s16_flood", expected=5, note="output truncated",
              answer_prefix="print('x' * 100_000_000)\n"),
         dict(kind="forged partial credit (display hook)", student="s17_forge", expected=0, blank=True,
-             extra_cell="import sys\nget_ipython().events.register('pre_run_cell', lambda *a: sys.displayhook(1.0))"),
+             extra_cell="get_ipython().events.register('pre_run_cell', lambda *a: get_ipython().displayhook(1.0))"),
     ]
 
 
