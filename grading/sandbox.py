@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import json
 import os
 import resource
@@ -68,6 +69,8 @@ KERNELS_DIR = Path(__file__).resolve().parent / "jupyter"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Paths of the repository the graded kernel may read (relative to the repo root, if they exist).
 REPO_READ_ONLY = ("course_lib", "quizzes")
+#: Packages of the course the graded kernel must import (bound read-only where Python finds them).
+COURSE_PACKAGES = ("course_lib",)
 #: Files of /etc the kernel needs (dynamic linker, fonts, time zone, MIME types).
 ETC_READ_ONLY = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "mime.types",
                  "nsswitch.conf", "alternatives")
@@ -250,6 +253,14 @@ def _read_only_paths(extra: Sequence[str] = ()) -> list[str]:
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     candidates.update(p for p in sys.path if p and os.path.isabs(p))
     candidates.update(str(repo / name) for name in REPO_READ_ONLY)
+    for package in COURSE_PACKAGES:  # where the import system really finds them (an editable install, say)
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            spec = None
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            candidates.add(location)
+            candidates.update(str(Path(location).parent / name) for name in REPO_READ_ONLY if name != package)
     candidates.update(extra)
     paths: list[str] = []
     for raw in candidates:
