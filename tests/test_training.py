@@ -153,3 +153,12 @@ def test_bad_input_is_explained():
         fit(model, (x, y), epochs=1, lr=-1, progress=False)
     with pytest.raises(ValueError, match="epochs"):
         fit(model, (x, y), epochs=0, progress=False)
+
+
+def test_weight_decay_reaches_the_optimizer():
+    # with zero gradient signal (lr tiny) the only change AdamW makes is the decay: w <- w * (1 - lr * wd)
+    model = _head_only_model()
+    w0 = model.fc.weight.detach().clone()
+    x, y = _toy(n=8)
+    fit(model, (x, y), epochs=1, lr=1e-9, weight_decay=1e6, scheduler=None, progress=False, batch_size=8)
+    assert torch.allclose(model.fc.weight, w0 * (1 - 1e-9 * 1e6), atol=1e-6)

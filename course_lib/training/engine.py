@@ -71,9 +71,7 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator, *, max_shift: int
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-def _make_optimizer(groups: list[dict], name: str, weight_decay: float) -> torch.optim.Optimizer:
-    for g in groups:
-        g.setdefault("weight_decay", weight_decay)
+def _make_optimizer(groups: list[dict], name: str) -> torch.optim.Optimizer:
     if name == "adamw":
         return torch.optim.AdamW(groups)
     if name == "sgd":
@@ -252,8 +250,8 @@ def fit(
         raise ValueError(f"Labels must be 0..{num_classes - 1} for a head with {num_classes} outputs, found "
                          f"labels {int(y_tr.min())}..{int(y_tr.max())}. Did you forget replace_head(model, n)?")
 
-    groups = param_groups(model, lr=lr, lr_mult=lr_mult or 1.0)
-    opt = _make_optimizer(groups, optimizer, weight_decay)
+    groups = param_groups(model, lr=lr, lr_mult=lr_mult or 1.0, weight_decay=weight_decay)
+    opt = _make_optimizer(groups, optimizer)
     steps_per_epoch = math.ceil(len(y_tr) / batch_size)
     sched = _make_scheduler(opt, scheduler, epochs * steps_per_epoch)
     cw = _class_weights(y_tr, class_weight, num_classes)
