@@ -486,3 +486,11 @@ def test_bad_arguments_raise_clear_errors(call, match):
 def test_split_functions_want_a_dataset():
     with pytest.raises(TypeError, match="ImageDataset"):
         random_split(torch.zeros(4, 3, 8, 8), test_fraction=0.5)
+
+
+def test_cache_key_follows_the_generator_code(monkeypatch):
+    from course_lib.data import cache
+
+    before = cache.cache_path("shapes_source", {"seed": 0})
+    monkeypatch.setattr(cache, "GENERATOR_DIGEST", "edited-code")
+    assert cache.cache_path("shapes_source", {"seed": 0}) != before

@@ -2,7 +2,7 @@
 
 A dataset is generated once, then saved as 8-bit images under ``$COURSE_LIB_CACHE/data/`` (default
 ``~/.cache/course_lib/data/``). The file name holds a hash of the dataset name, every parameter and
-``DATA_VERSION``, so changing any of them (or the generator) makes a fresh file. Files are written to a
+``DATA_VERSION`` and of the generators' source code, so changing any of them makes a fresh file. Files are written to a
 temporary name and moved into place with ``os.replace`` (never half-written), read back with
 ``torch.load(..., weights_only=True)``, and a file that cannot be read is regenerated with a warning.
 """
@@ -23,7 +23,20 @@ import torch
 __all__ = ["DATA_VERSION", "cache_dir", "cache_path", "cached"]
 
 #: Bump whenever a generator changes what it draws: old cache files are then ignored.
-DATA_VERSION = 2
+DATA_VERSION = 3
+
+
+def _generator_digest() -> str:
+    """A hash of the generators' source code: a cache file made by other code is never reused, even when
+    someone forgot to bump ``DATA_VERSION`` (a stale file once served old class names here)."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+GENERATOR_DIGEST = _generator_digest()
 
 _ENV = "COURSE_LIB_CACHE"
 
@@ -50,7 +63,8 @@ def cache_path(name: str, params: dict[str, Any]) -> Path:
     >>> cache_path("toy", {"seed": 0}) == cache_path("toy", {"seed": 1})
     False
     """
-    key = json.dumps({"name": name, "version": DATA_VERSION, "params": params}, sort_keys=True, default=str)
+    key = json.dumps({"name": name, "version": DATA_VERSION, "code": GENERATOR_DIGEST, "params": params},
+                     sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return cache_dir() / f"{name}-v{DATA_VERSION}-{digest}.pt"
 
