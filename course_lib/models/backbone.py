@@ -72,9 +72,6 @@ class CourseCNN(nn.Module):
         self.global_pool = nn.AdaptiveAvgPool2d(1) if global_pool == "avg" else nn.AdaptiveMaxPool2d(1)
         self.flatten = nn.Flatten(1)
         self.fc = nn.Linear(4 * width, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The backbone's output: one feature vector per image (what the head sees)."""
