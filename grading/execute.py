@@ -395,7 +395,7 @@ class SafeExecute(Execute):
                 outputs = [_error("GraderIntegrityError", "student code replaced what the tests rely on: "
                                   + tampered + " (this test cannot be trusted)"), *outputs]
             cell.outputs = outputs
-        elif trusted and self.guard and self.kc is not None and not self._gave_up:
+        if trusted and self._guard_token and self.kc is not None and not self._gave_up:
             names = defined_names(cell.source)
             if names:
                 self._run_silent(f"{_GUARD_FIND.format(token=self._guard_token)}.pin_user({names!r})")

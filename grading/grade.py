@@ -44,6 +44,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import select
 import shutil
 import signal
@@ -68,6 +69,7 @@ from grading.sandbox import Limits, ensure_bubblewrap, sandbox_status  # noqa: E
 __all__ = ["Result", "grade", "main", "parse_args", "scan_incidents", "submission_hash"]
 
 STATE_DIR = ".grading"
+BIG_FOLDER_BYTES = 50 * 2**20
 
 
 # ---------------------------------------------------------------------------------------------------- data
@@ -178,6 +180,24 @@ def scan_incidents(nb: Any) -> list[str]:
             elif kind == "stream" and TRUNCATION_MARK in out.get("text", ""):
                 notes.append(f"{where}: output truncated")
     return notes
+
+
+def failure_reason(out: dict) -> str:
+    """The most telling line of a failed autograde: the first real exception, not nbgrader's "see above".
+
+    Examples
+    --------
+    >>> failure_reason({"log": "    nbformat.reader.NotJSONError: Notebook does not appear to be JSON",
+    ...                 "error": "NbGraderException: Please see the above traceback"})
+    'nbformat.reader.NotJSONError: Notebook does not appear to be JSON'
+    """
+    text = f"{out.get('log') or ''}\n{out.get('error') or ''}"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    pattern = re.compile(r"^[\w.]*(Error|Exception|Interrupt|Exit)\b.*?: ")
+    found = [ln for ln in lines if pattern.match(ln) and "NbGraderException" not in ln]
+    if found:
+        return found[-1]
+    return lines[-1] if lines else "unknown error"
 
 
 def _load_config(course_dir: Path):
@@ -339,7 +359,8 @@ class _Worker:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -387,6 +408,9 @@ def _merge(cd, config, assignment: str, student: str, executed_dir: Path) -> tup
                                   "student": student}}
         SaveAutoGrades(config=config).preprocess(nb, resources)
         AssignLatePenalties(config=config).preprocess(nb, resources)
+    written = sum(p.stat().st_size for p in executed_dir.rglob("*") if p.is_file())
+    if written > BIG_FOLDER_BYTES:
+        notes.append(f"the submission's folder holds {written / 2**20:.0f} MB after grading (files written by its code)")
     dest = Path(cd.format_path(cd.autograded_directory, student, assignment))
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = dest.with_name(f".{assignment}.incoming")
@@ -399,6 +423,14 @@ def _merge(cd, config, assignment: str, student: str, executed_dir: Path) -> tup
     with Gradebook(cd.db_url, cd.course_id) as gb:
         sub = gb.find_submission(assignment, student)
         return float(sub.score), float(sub.max_score), notes
+
+
+def _ensure_student(cd, student: str) -> None:
+    """A failed submission's student still appears in grades.csv (with 0; the report says why)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(cd.db_url, cd.course_id) as gb:
+        gb.update_or_create_student(student)
 
 
 def _assignments_with_submissions(cd) -> dict[str, list[str]]:
@@ -558,6 +590,7 @@ def grade(args: argparse.Namespace) -> int:
                f"{len(results)} skipped or missing")
 
         merged: set[tuple[str, str]] = set()
+        failed_students: set[str] = set()
         failures = 0
         phases = {"jobs": jobs, "submissions": len(todo)}
         t_phase = time.monotonic()
@@ -590,18 +623,21 @@ def grade(args: argparse.Namespace) -> int:
                             return
                         if worker is None or not worker.alive():
                             worker = _Worker(worker_env, logs / f"worker-{i}.log")
+                            live.append(worker)
                         t0 = time.monotonic()
                         out = worker.run(task, task["limit"])
                         if out is None:
                             reason = (f"timed out after {task['limit']} s (worker killed)"
                                       if time.monotonic() - t0 >= task["limit"] else "worker process died")
                             out = {"success": False, "error": reason, "log": ""}
+                            worker.kill()
                             worker = None
                         done_q.put((task, out, time.monotonic() - t0))
                 finally:
                     if worker is not None:
                         worker.close()
 
+            live: list[_Worker] = []
             threads_ = [threading.Thread(target=slot, args=(i,), daemon=True) for i in range(jobs)]
             for t in threads_:
                 t.start()
@@ -614,9 +650,10 @@ def grade(args: argparse.Namespace) -> int:
                     log_file.write_text((out.get("log") or "") + "\n" + (out.get("error") or ""))
                     if not out.get("success"):
                         failures += 1
-                        last = [ln for ln in (out.get("error") or "unknown error").strip().splitlines() if ln.strip()]
+                        _ensure_student(cd, s)
+                        failed_students.add(s)
                         results.append(Result(a, s, "failed", seconds=secs,
-                                              notes=[f"not graded: {last[-1][:200] if last else 'unknown error'}",
+                                              notes=[f"not graded: {failure_reason(out)[:200]}",
                                                      f"log: {log_file.relative_to(course)}"]))
                         state[f"{a}/{s}"] = {"hash": task["digest"], "status": "failed"}
                     else:
@@ -624,6 +661,7 @@ def grade(args: argparse.Namespace) -> int:
                             score, max_score, notes = _merge(cd, config, a, s, Path(out["autograded"]))
                         except Exception as err:  # a merge problem must not lose the other students
                             failures += 1
+                            failed_students.add(s)
                             results.append(Result(a, s, "failed", seconds=secs,
                                                   notes=[f"merge failed: {type(err).__name__}: {err}"]))
                             state[f"{a}/{s}"] = {"hash": task["digest"], "status": "failed"}
@@ -638,8 +676,14 @@ def grade(args: argparse.Namespace) -> int:
                     _print(f"   {r.status:<7} {a}/{s} {r.row()['score'] or '-'}/{r.row()['max_score'] or '-'} "
                            f"({secs:.0f} s){'  ' + r.notes[0] if r.notes else ''}")
             finally:
+                while not tasks.empty():  # interrupted: hand out nothing more
+                    with contextlib.suppress(queue.Empty):
+                        tasks.get_nowait()
                 for t in threads_:
                     t.join(timeout=5)
+                for w in live:  # workers run in their own sessions: Ctrl-C does not reach them
+                    if w.alive():
+                        w.kill()
                 shutil.rmtree(run_dir, ignore_errors=True)
 
         phases["autograde_s"] = round(time.monotonic() - t_phase, 2)
@@ -658,7 +702,8 @@ def grade(args: argparse.Namespace) -> int:
                 CsvExportPlugin(config=config, to=str(course / "grades.csv")).export(gb)
         phases["export_s"] = round(time.monotonic() - t_phase, 2)
 
-        problems = integrity.verify(before, integrity.snapshot(db_path), merged) if db_exists else []
+        problems = integrity.verify(before, integrity.snapshot(db_path), merged,
+                                    new_students=failed_students) if db_exists else []
         if problems:
             if backup is not None:
                 integrity.restore(backup, db_path)

@@ -88,7 +88,8 @@ def snapshot(path: str | os.PathLike) -> Snapshot:
     return snap
 
 
-def verify(before: Snapshot, after: Snapshot, graded: Iterable[tuple[str, str]]) -> list[str]:
+def verify(before: Snapshot, after: Snapshot, graded: Iterable[tuple[str, str]],
+           new_students: Iterable[str] = ()) -> list[str]:
     """Differences that grading was not allowed to make (empty list: the gradebook is intact).
 
     Parameters
@@ -97,6 +98,8 @@ def verify(before: Snapshot, after: Snapshot, graded: Iterable[tuple[str, str]])
         The gradebook before and after grading.
     graded : iterable of (assignment, student)
         Submissions merged in this run: only their autograde columns may change, only they may gain rows.
+    new_students : iterable of str
+        Students (of failed submissions) who may be added, without any submission rows.
 
     Examples
     --------
@@ -104,7 +107,7 @@ def verify(before: Snapshot, after: Snapshot, graded: Iterable[tuple[str, str]])
     ['student a: deleted']
     """
     graded = set(graded)
-    graded_students = {s for _, s in graded}
+    graded_students = {s for _, s in graded} | set(new_students)
     problems: list[str] = []
     for name, rows in before.tables.items():
         now = after.tables.get(name)

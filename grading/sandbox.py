@@ -102,6 +102,9 @@ class Limits:
         Size of the private ``/tmp`` (tmpfs) inside the sandbox.
     threads : int or None
         Value for ``OMP_NUM_THREADS`` and friends (``None``: leave the library defaults).
+    processes : int
+        Extra processes the kernel may start (``RLIMIT_NPROC`` on top of the user's current count). Not applied
+        when grading as root, whom the kernel exempts; the PID namespace still kills them all with the kernel.
 
     Examples
     --------
@@ -114,9 +117,10 @@ class Limits:
     file_mb: int = 512
     tmp_mb: int = 1024
     threads: int | None = None
+    processes: int = 512
 
     def __post_init__(self) -> None:
-        for name in ("memory_mb", "cpu_seconds", "file_mb", "tmp_mb"):
+        for name in ("memory_mb", "cpu_seconds", "file_mb", "tmp_mb", "processes"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}")
@@ -155,6 +159,20 @@ class Limits:
         _setrlimit(resource.RLIMIT_CPU, self.cpu_seconds, hard=self.cpu_seconds + 10)
         _setrlimit(resource.RLIMIT_FSIZE, self.file_mb * mib)
         _setrlimit(resource.RLIMIT_CORE, 0)
+        if os.getuid() != 0:  # RLIMIT_NPROC counts every process of the real uid, and root is exempt from it
+            _setrlimit(resource.RLIMIT_NPROC, _processes_of(os.getuid()) + self.processes)
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/status") as f:
+                    count += any(line.startswith("Uid:") and line.split()[1] == str(uid) for line in f)
+            except OSError:
+                continue
+    return count
 
 
 def _setrlimit(kind: int, soft: int, hard: int | None = None) -> None:

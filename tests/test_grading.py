@@ -41,7 +41,7 @@ from grading.classroom import (  # noqa: E402
 )
 from grading.execute import SafeExecute, _ends_with_expression, defined_names  # noqa: E402
 from grading.feedback import HIDDEN_FAILURE, ClearHiddenTestsAndOutputs  # noqa: E402
-from grading.grade import parse_args, scan_incidents, submission_hash  # noqa: E402
+from grading.grade import failure_reason, parse_args, scan_incidents, submission_hash  # noqa: E402
 
 FIXTURE = REPO / "tests" / "fixtures" / "grading" / "ps0"
 VENV_BIN = str(Path(sys.executable).parent)
@@ -230,6 +230,15 @@ def test_scan_incidents_names_every_kind():
     assert notes[-1] == "cell 6: output truncated"
 
 
+def test_failure_reason_names_the_real_exception():
+    log = ("[AutogradeApp | ERROR] There was an error processing assignment\nTraceback (most recent call last):\n"
+           "    json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)\n"
+           "    nbformat.reader.NotJSONError: Notebook does not appear to be JSON: '{'\n")
+    out = {"log": log, "error": "nbgrader.converters.base.NbGraderException: Please see the above traceback"}
+    assert failure_reason(out).startswith("nbformat.reader.NotJSONError: Notebook does not appear to be JSON")
+    assert failure_reason({"error": "timed out after 60 s (worker killed)"}) == "timed out after 60 s (worker killed)"
+
+
 def test_submission_hash_tracks_content_and_names(tmp_path):
     (tmp_path / "a.ipynb").write_text("{}")
     first = submission_hash(tmp_path)
@@ -303,6 +312,8 @@ def test_integrity_catches_manual_scores_structure_and_strangers(gradebook):
     assert any("manual_score changed" in p for p in problems)
     assert any(p.startswith("source_cell") and "source changed" in p for p in problems)
     assert "student mallory: added by grading" in problems
+    allowed = integrity.verify(before, integrity.snapshot(path), graded={("ps0", "ann")}, new_students={"mallory"})
+    assert "student mallory: added by grading" not in allowed
 
 
 def test_backup_and_restore_round_trip(gradebook, tmp_path):

@@ -136,6 +136,7 @@ def _cases(course: Path) -> list[dict]:
              answer_prefix="print('x' * 100_000_000)\n"),
         dict(kind="forged partial credit (display hook)", student="s17_forge", expected=0, blank=True,
              extra_cell="get_ipython().events.register('pre_run_cell', lambda *a: get_ipython().displayhook(1.0))"),
+        dict(kind="corrupt notebook (not JSON)", student="s18_corrupt", expected=None, raw="{ this is not json"),
     ]
 
 
@@ -152,8 +153,10 @@ def _build_submission(course: Path, release, answers_ref: dict, case: dict) -> N
     if case.get("extra_cell"):
         index = nb.cells.index(cell_by_id(nb, "accuracy"))
         nb.cells.insert(index, nbformat.v4.new_code_cell(case["extra_cell"]))
-    submit(course, case["student"], "ps0", {"ps0": nb}, timestamp="2026-11-20 10:00:00.000000 UTC",
-           edit=case.get("edit"))
+    folder = submit(course, case["student"], "ps0", {"ps0": nb}, timestamp="2026-11-20 10:00:00.000000 UTC",
+                    edit=case.get("edit"))
+    if case.get("raw"):
+        (folder / "ps0.ipynb").write_text(case["raw"])
 
 
 def _dump(db: Path, sql: str) -> list[tuple]:
@@ -215,7 +218,8 @@ def table(graded_class):
     lines = ["| kind | student | expected | got | status | notes |", "|---|---|---|---|---|---|"]
     for case in graded_class["cases"]:
         row = graded_class["report"].get(case["student"], {})
-        lines.append(f"| {case['kind']} | {case['student']} | {case['expected']} | {row.get('score', '-')} | "
+        expected = case["expected"] if case["expected"] is not None else "listed as failed"
+        lines.append(f"| {case['kind']} | {case['student']} | {expected} | {row.get('score') or '-'} | "
                      f"{row.get('status', '-')} | {row.get('notes', '')[:120].replace('|', '/')} |")
     text = "\n".join(lines)
     out = REPO / "test-artifacts"
@@ -234,6 +238,10 @@ def test_each_submission_gets_its_expected_score(graded_class, table, sandbox, k
     if case is None:
         pytest.skip(f"SANDBOX UNAVAILABLE ({sandbox.reason}): the '{kind}' attack is only defeated inside bubblewrap")
     row = graded_class["report"][case["student"]]
+    if case["expected"] is None:  # cannot be graded: listed as failed with the reason, exported as 0
+        assert row["status"] == "failed" and "not graded" in row["notes"] and row["score"] == "", row
+        assert case["student"] not in graded_class["scores"]
+        return
     assert graded_class["scores"][case["student"]] == case["expected"], (kind, row)
     assert float(row["score"]) == case["expected"]
     if case.get("note"):
@@ -244,14 +252,17 @@ def test_each_submission_gets_its_expected_score(graded_class, table, sandbox, k
 
 def test_the_class_finishes_and_nothing_vanishes(graded_class):
     run = graded_class["run"]
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    students = {c["student"] for c in graded_class["cases"]}
-    assert students <= set(graded_class["scores"]), "every submission must be in the gradebook"
-    assert {s for s, r in graded_class["report"].items() if r["status"] in {"graded", "flagged"}} == students
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]  # 1: a submission failed (the corrupt one)
+    gradable = {c["student"] for c in graded_class["cases"] if c["expected"] is not None}
+    assert gradable <= set(graded_class["scores"]), "every gradable submission must be in the gradebook"
+    assert {s for s, r in graded_class["report"].items() if r["status"] in {"graded", "flagged"}} == gradable
+    assert {s for s, r in graded_class["report"].items() if r["status"] == "failed"} == {"s18_corrupt"}
     assert graded_class["report"]["zoe"]["status"] == "missing"
+    assert "s18_corrupt" in run.stdout and "failed" in run.stdout
     with open(graded_class["course"] / "grades.csv") as f:
         exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
-    assert exported == {**graded_class["scores"], "zoe": 2.0}  # zoe: manual 1.5 + extra credit 0.5
+    # zoe: manual 1.5 + extra credit 0.5; the corrupt submission is listed (0) and explained in the report
+    assert exported == {**graded_class["scores"], "zoe": 2.0, "s18_corrupt": 0.0}
 
 
 def test_gradebook_structure_and_other_students_are_untouched(graded_class):
@@ -291,7 +302,7 @@ def test_feedback_shows_no_hidden_test(graded_class):
                 hidden.append(line.strip())
     assert hidden
     pages = list((graded_class["course"] / "feedback").glob("*/ps0/ps0.html"))
-    assert len(pages) == len(graded_class["cases"])
+    assert len(pages) == sum(c["expected"] is not None for c in graded_class["cases"])
     for page in pages:
         text = html.unescape(page.read_text())
         leaked = [line for line in hidden if line in text]
@@ -308,12 +319,13 @@ def test_rerun_is_idempotent_and_force_keeps_manual_grades(graded_class):
     grades_csv = (course / "grades.csv").read_text()
     again = subprocess.run([*GRADE, "--course-dir", str(course), *LIMITS], capture_output=True, text=True,
                            timeout=600)
-    assert again.returncode == 0, again.stdout[-3000:]
+    assert again.returncode == 1, again.stdout[-3000:]  # the corrupt submission is tried again and fails again
     assert {t: _dump(db, everything.format(t)) for t in tables} == before
     assert (course / "grades.csv").read_text() == grades_csv
     with open(course / "grading_report.csv") as f:
         statuses = {row["student"]: row["status"] for row in csv.DictReader(f)}
-    assert {statuses[c["student"]] for c in graded_class["cases"]} == {"skipped"}
+    assert {statuses[c["student"]] for c in graded_class["cases"] if c["expected"] is not None} == {"skipped"}
+    assert statuses["s18_corrupt"] == "failed"
 
     with Gradebook(f"sqlite:///{db}") as gb:  # a grader overrides one cell by hand, then the student is regraded
         gb.find_grade("test_count_positives", "ps0", "ps0", "s01_correct").manual_score = 0.5
