@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     install_settings()
     env_progress = a.workspace / ".quiz_progress.json"
     os.environ.setdefault("COURSE_QUIZ_PROGRESS", str(env_progress))
-    cmd = command(a.workspace, a.port, open_browser=not a.no_browser and bool(os.environ.get("DISPLAY", "x")))
+    has_screen = sys.platform == "darwin" or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    cmd = command(a.workspace, a.port, open_browser=has_screen and not a.no_browser)
     print("=" * 78)
     print("  Fine-tuning pre-trained vision models - the course is starting in JupyterLab.")
     print(f"  Open the URL printed below (http://127.0.0.1:{a.port}/lab?token=...) if no browser opens.")
