@@ -33,7 +33,7 @@ def _nbg(cell) -> dict:
 def _execute(nb, cwd: Path, env_extra: dict[str, str], allow_errors: bool = False):
     env = {**os.environ, **env_extra}
     env.pop("PYTEST_CURRENT_TEST", None)
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=allow_errors,
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=allow_errors,
                             resources={"metadata": {"path": str(cwd)}})
     # the kernel inherits this process's environment
     old = dict(os.environ)
