@@ -480,6 +480,14 @@ def test_standard_instructor_workflow_and_formgrader(tmp_path):
         assert body is not None, "the formgrader API did not answer"
         ps0 = next(a for a in body if a["name"] == "ps0")
         assert ps0["num_submissions"] == 2 and ps0["max_score"] == 5.0
+        # the formgrader's "autograde" button: runs inside the server, with the sandboxed kernel and SafeExecute
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/formgrader/api/submission/ps0/bea/autograde",
+                                     data=b"", method="POST", headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(req, timeout=600) as response:
+            result = json.loads(response.read())
+        assert result["success"], result.get("error") or result.get("log")
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            assert gb.find_submission("ps0", "bea").score == 5.0
     finally:
         server.terminate()
         server.wait(timeout=30)
