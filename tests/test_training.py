@@ -67,6 +67,26 @@ def test_training_learns_and_is_reproducible():
     assert torch.equal(runs[0][0], runs[1][0])
     assert runs[0][1]["train_loss"] == runs[1][1]["train_loss"]
     assert runs[0][1].final("val_acc") > 0.9
+    assert not runs[0][1].stalled and runs[0][1].message == ""
+
+
+def test_training_that_does_not_learn_is_flagged_as_stalled(capsys):
+    # a learning rate so small nothing moves: accuracy stays at chance, and fit says so (the seed's
+    # "accuracy did not improve" symptom; the loss never exploded, so this is not a divergence)
+    torch.manual_seed(0)
+    h = fit(course_cnn(width=8, num_classes=3), _toy(), epochs=3, lr=1e-12, progress=False)
+    assert h.stalled and not h.diverged
+    assert "barely beats chance" in h.message and "learning rate" in h.message
+    assert "barely beats chance" in capsys.readouterr().out
+    # imbalanced classes: the message offers class weights or a balanced sampler first
+    x, y = _toy(n=200)
+    y = (torch.arange(200) % 20 == 0).long()  # 5 % positives
+    torch.manual_seed(0)
+    h = fit(course_cnn(width=8, num_classes=2), (x, y), epochs=3, lr=1e-12, progress=False)
+    assert h.stalled and "class_weight='balanced'" in h.message
+    # only the head learns on frozen random features: the features are the suspect
+    h = fit(_head_only_model(), _toy(), epochs=3, lr=1e-12, progress=False)
+    assert h.stalled and "frozen features" in h.message
 
 
 def test_divergence_is_detected_and_blamed_on_the_learning_rate(capsys):

@@ -29,6 +29,7 @@ class History:
     stopped_early: bool = False
     diverged: bool = False
     message: str = ""
+    stalled: bool = False  #: training accuracy stayed at the level of always predicting the commonest class
 
     def append(self, **record: Any) -> None:
         missing = set(COLUMNS) - set(record)
@@ -66,7 +67,7 @@ class History:
         recs = self.records + [{**r, "epoch": r["epoch"] + offset} for r in other.records]
         best = other.best_epoch + offset if other.best_epoch is not None else self.best_epoch
         return History(recs, best, self.stopped_early or other.stopped_early, self.diverged or other.diverged,
-                       " ".join(m for m in (self.message, other.message) if m))
+                       " ".join(m for m in (self.message, other.message) if m), self.stalled or other.stalled)
 
     def final(self, column: str = "val_acc") -> Any:
         """The last recorded value of a column (``None`` when empty)."""
@@ -78,7 +79,8 @@ class History:
         last = self.records[-1]
         stages = "+".join(self.stage_starts())
         val = f", val_acc={last['val_acc']:.3f}" if last["val_acc"] is not None else ""
-        flags = (" stopped early" if self.stopped_early else "") + (" DIVERGED" if self.diverged else "")
+        flags = ((" stopped early" if self.stopped_early else "") + (" DIVERGED" if self.diverged else "")
+                 + (" STALLED" if self.stalled else ""))
         return (f"History({len(self.records)} epochs [{stages}], train_acc={last['train_acc']:.3f}{val}, "
                 f"{self.seconds:.1f}s{flags})")
 
