@@ -399,7 +399,4 @@ def plot_samples(
             x = x.expand(-1, 3, -1, -1)
         dataset = ImageDataset(x.clamp(0, 1).contiguous(), torch.zeros(x.shape[0], dtype=torch.int64), [""],
                                name="images")
-    fig = show_samples(dataset, n, ax=ax, indices=indices, ncols=ncols)
-    if ax is None:
-        plt.close(fig)  # made through pyplot: un-register it, or Jupyter would show it twice
-    return fig
+    return show_samples(dataset, n, ax=ax, indices=indices, ncols=ncols)

@@ -142,12 +142,13 @@ def test_subset_rejects_bad_indices():
 def test_show_draws_a_labelled_grid(monkeypatch):
     monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("show() must not call plt.show()"))
     ds = toy()
+    before = plt.get_fignums()
     fig = ds.show(6)
+    assert plt.get_fignums() == before, "show() left a pyplot figure open: Jupyter would draw the grid twice"
     drawn = [a for a in fig.axes if a.images]
     assert len(drawn) == 6
     # round-robin over classes: every class appears, titles are the class names
     assert [a.get_title() for a in drawn] == ["a", "b", "c", "a", "b", "c"]
-    plt.close(fig)
     fig, ax = plt.subplots()
     assert show_samples(ds, 4, ax=ax) is fig
     assert sorted(t.get_text() for t in ax.texts) == ["a", "a", "b", "c"]

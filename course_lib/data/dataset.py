@@ -224,7 +224,8 @@ def show_samples(ds: ImageDataset, n: int = 16, *, ax: Any = None, indices: Any 
     >>> ds = ImageDataset(torch.rand(4, 3, 8, 8), [0, 1, 0, 1], ["no", "yes"])
     >>> fig = show_samples(ds, 4)
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot  # noqa: F401  (in Jupyter this registers the inline display of Figures)
+    from matplotlib.figure import Figure
 
     if not isinstance(ds, ImageDataset):
         raise TypeError(f"show_samples expects an ImageDataset, got {type(ds).__name__}")
@@ -249,7 +250,10 @@ def show_samples(ds: ImageDataset, n: int = 16, *, ax: Any = None, indices: Any 
         return ds.classes[int(ds.targets[i])]
 
     if ax is None:
-        fig, axes = plt.subplots(rows, cols, figsize=(1.35 * cols, 1.5 * rows), squeeze=False)
+        # Figure() rather than plt.subplots(): not registered with pyplot, so Jupyter shows the returned figure
+        # once (not a second time from pyplot's own list), and nothing piles up in memory
+        fig = Figure(figsize=(1.35 * cols, 1.5 * rows))
+        axes = fig.subplots(rows, cols, squeeze=False)
         for a in axes.flat:
             a.axis("off")
         for a, i in zip(axes.flat, idx, strict=False):
