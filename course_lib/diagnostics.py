@@ -41,7 +41,7 @@ __all__ = [
     "BAD_ACCURACY",
     "BAD_PRECISION_RECALL",
     "LARGE_GAP",
-    "IMBALANCED_SHARE",
+    "IMBALANCE_RATIO",
 ]
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -52,7 +52,9 @@ GOOD_F1 = 0.80  #: good needs F1 above this
 BAD_ACCURACY = 0.70  #: bad when accuracy is below this
 BAD_PRECISION_RECALL = 0.50  #: bad when precision or recall is below this
 LARGE_GAP = 0.20  #: bad when |precision - recall| is above this ("a large precision/recall gap")
-IMBALANCED_SHARE = 0.20  #: a class rarer than this share of the samples makes the data "imbalanced"
+#: a class with less than this fraction of an equal share (1/k of the samples, k classes) makes the data
+#: "imbalanced": below 20 % of the samples with two classes, below 8 % with five, below 4 % with ten
+IMBALANCE_RATIO = 0.40
 
 VERDICTS = ("good", "needs work", "bad")
 
@@ -336,7 +338,8 @@ def report_card(
     * **needs work**: everything in between.
 
     Warnings also cover the accuracy paradox (accuracy compared with always predicting the majority class),
-    class imbalance (a class below 20 % of the samples), a model that never predicts a class, and - with
+    class imbalance (a class with under 40 % of an equal share: under 20 % of the samples with two
+    classes, under 4 % with ten), a model that never predicts a class, and - with
     ``scores`` - a decision threshold that leaves F1 on the table.
 
     Parameters
@@ -546,7 +549,7 @@ def report_card(
 
     # -- the accuracy paradox and class imbalance ---------------------------------------------------------
     minority_share = min(c for c in counts.values()) / n if counts else 0.0
-    imbalanced = minority_share < IMBALANCED_SHARE and len(counts) > 1
+    imbalanced = len(counts) > 1 and minority_share < IMBALANCE_RATIO / len(counts)
     paradox = accuracy <= baseline or (imbalanced and accuracy > GOOD_ACCURACY and verdict != "good")
     if paradox:
         lead = (

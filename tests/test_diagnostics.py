@@ -100,6 +100,19 @@ def test_seed_self_check_is_bad_and_names_recall_and_baseline() -> None:
     assert any("imbalanced" in w for w in card.warnings)
 
 
+def test_imbalance_is_judged_against_an_equal_share() -> None:
+    # ten balanced classes: each is 10 % of the samples, which is no imbalance
+    y = np.repeat(np.arange(10), 30)
+    card = report_card(y, y)
+    assert not any("imbalanced" in w for w in card.warnings), card.warnings
+    # ten classes, one of them 1 sample in 271 (0.4 %, a tenth of an equal share): imbalanced
+    y = np.concatenate([np.repeat(np.arange(9), 30), [9]])
+    assert any("imbalanced" in w and "'9'" in w for w in report_card(y, y).warnings)
+    # two classes at 30 % / 70 % is not flagged; 10 % / 90 % is
+    assert not any("imbalanced" in w for w in report_card([0] * 7 + [1] * 3, [0] * 7 + [1] * 3).warnings)
+    assert any("imbalanced" in w for w in report_card([0] * 9 + [1], [0] * 9 + [1]).warnings)
+
+
 def test_accuracy_no_better_than_always_negative() -> None:
     y_true, y_pred = binary_from_counts(tp=0, fn=5, fp=0, tn=95)
     with warnings.catch_warnings():
