@@ -94,6 +94,19 @@ def test_replace_head_unknown_architecture_names_last_linear():
         replace_head(course_cnn(), 0)
 
 
+def test_replace_head_seed_repeats_the_head_and_leaves_the_global_rng_alone():
+    models = [course_cnn(width=8) for _ in range(3)]
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    a = replace_head(models[0], 5, seed=7).fc
+    assert torch.equal(torch.rand(3), expected_next), "seed= must not move the global random stream"
+    b = replace_head(models[1], 5, seed=7).fc
+    c = replace_head(models[2], 5, seed=8).fc
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+    assert not torch.equal(a.weight, c.weight)
+
+
 def test_frozen_batchnorm_stats_do_not_drift_in_train_mode():
     torch.manual_seed(0)
     model = freeze(course_cnn(num_classes=3))

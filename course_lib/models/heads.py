@@ -6,6 +6,7 @@ for new classes starts by swapping that layer for a fresh one with one output pe
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 __all__ = ["get_head", "replace_head"]
@@ -65,11 +66,12 @@ def _set_submodule(model: nn.Module, dotted: str, new: nn.Module) -> None:
         setattr(parent, child, new)
 
 
-def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
+def replace_head(model: nn.Module, num_classes: int, *, seed: int | None = None) -> nn.Module:
     """Swap the final layer for a new, trainable one with ``num_classes`` outputs; returns ``model``.
 
-    The new layer is freshly initialised, keeps the old layer's device and dtype, and is trainable even if
-    the rest of the model is frozen.
+    The new layer is freshly initialised (PyTorch's default initialisation), keeps the old layer's device and
+    dtype, and is trainable even if the rest of the model is frozen. With ``seed`` the initialisation is the
+    same on every run, and the global random state is left as it was (so it does not shift later shuffles).
 
     Examples
     --------
@@ -77,15 +79,21 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     >>> model = freeze(course_cnn(weights=None))
     >>> replace_head(model, 5).fc
     Linear(in_features=96, out_features=5, bias=True)
+    >>> a = replace_head(course_cnn(weights=None), 5, seed=0).fc.weight
+    >>> bool((a == replace_head(course_cnn(weights=None), 5, seed=0).fc.weight).all())
+    True
     """
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
     name, old = get_head(model)
     p = next(old.parameters())
-    if isinstance(old, nn.Linear):
-        new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
-    else:  # 1x1 convolution head (SqueezeNet)
-        new = nn.Conv2d(old.in_channels, num_classes, kernel_size=1)
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        if isinstance(old, nn.Linear):
+            new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+        else:  # 1x1 convolution head (SqueezeNet)
+            new = nn.Conv2d(old.in_channels, num_classes, kernel_size=1)
     new = new.to(device=p.device, dtype=p.dtype)
     _set_submodule(model, name, new)
     if hasattr(model, "num_classes"):
