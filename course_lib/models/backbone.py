@@ -219,8 +219,9 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
 
     Examples
     --------
-    >>> save_checkpoint(CourseCNN(num_classes=5), "/tmp/m.pt")
-    >>> model = load_checkpoint(CourseCNN(num_classes=5), "/tmp/m.pt")
+    >>> import tempfile, pathlib
+    >>> path = save_checkpoint(CourseCNN(num_classes=5), pathlib.Path(tempfile.mkdtemp()) / "m.pt")
+    >>> model = load_checkpoint(CourseCNN(num_classes=5), path)
     """
     state = load_state_dict(path)
     try:
