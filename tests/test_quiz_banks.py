@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 QUIZ_DIR = ROOT / "quizzes"
 SCHEMA_PATH = QUIZ_DIR / "schema.json"
 BANK_PATHS = sorted(QUIZ_DIR.glob("*.yaml"))
+# Instructor-only graded banks follow the same schema and conventions (they never ship to learners).
+GRADED_PATHS = sorted((ROOT / "grading" / "quizzes").glob("*.yaml"))
 
 # The banks written for lessons 1-4; they must exist whatever else is in the folder.
 LESSON_1_TO_4 = ("01_metrics", "02_pretrained_models", "03_fine_tuning", "04_precision_recall")
@@ -173,6 +175,10 @@ SNIPPET_RUNS = [
 # --------------------------------------------------------------------------- the folder
 
 
+def test_graded_bank_is_present():
+    assert [p.stem for p in GRADED_PATHS] == ["mastery_graded"], f"graded banks: {GRADED_PATHS}"
+
+
 def test_lesson_1_to_4_banks_exist():
     present = {path.stem for path in BANK_PATHS}
     missing = [name for name in LESSON_1_TO_4 if name not in present]
@@ -187,7 +193,7 @@ def test_schema_is_a_valid_json_schema():
 # --------------------------------------------------------------------------- each bank
 
 
-@pytest.mark.parametrize("path", [bank_param(p) for p in BANK_PATHS])
+@pytest.mark.parametrize("path", [bank_param(p) for p in BANK_PATHS + GRADED_PATHS])
 def test_bank_validates_against_schema(path: Path):
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     bank = load_bank(path)  # a YAML syntax error fails here, with the line number
@@ -225,7 +231,7 @@ def test_ids_carry_the_lesson_prefix(path: Path):
     assert not wrong, f"{path.name}: ids must start with the lesson prefix (e.g. m{number}-...): {wrong}"
 
 
-@pytest.mark.parametrize("path", [bank_param(p) for p in BANK_PATHS])
+@pytest.mark.parametrize("path", [bank_param(p) for p in BANK_PATHS + GRADED_PATHS])
 def test_options_and_answer_letter(path: Path):
     for q in load_bank(path)["questions"]:
         qid, options = q["id"], q["options"]
@@ -244,7 +250,7 @@ def test_options_and_answer_letter(path: Path):
             )
 
 
-@pytest.mark.parametrize("path", [bank_param(p) for p in BANK_PATHS])
+@pytest.mark.parametrize("path", [bank_param(p) for p in BANK_PATHS + GRADED_PATHS])
 def test_answer_letters_are_spread(path: Path):
     answers = Counter(q["answer"] for q in load_bank(path)["questions"])
     total = sum(answers.values())
@@ -255,7 +261,7 @@ def test_answer_letters_are_spread(path: Path):
     assert len(answers) >= 3, f"{path.name}: correct answers use only the letters {sorted(answers)}"
 
 
-@pytest.mark.parametrize("path", [bank_param(p) for p in BANK_PATHS])
+@pytest.mark.parametrize("path", [bank_param(p) for p in BANK_PATHS + GRADED_PATHS])
 def test_explanation_parts(path: Path):
     for q in load_bank(path)["questions"]:
         qid = q["id"]
