@@ -17,13 +17,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt  # noqa: F401  (in Jupyter this registers the inline display of Figures)
 import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from course_lib import metrics as M
+from course_lib._display import enable_inline_figures
 
 __all__ = [
     "plot_confusion_matrix",
@@ -32,6 +32,8 @@ __all__ = [
     "plot_worst_mistakes",
     "plot_samples",
 ]
+
+enable_inline_figures()  # a returned Figure shows as a picture in Jupyter, even without %matplotlib inline
 
 _NORMALIZE = (None, "true", "pred", "all")
 

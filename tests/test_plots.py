@@ -204,3 +204,22 @@ def test_all_figures_render_to_png(tmp_path) -> None:
         path = tmp_path / f"{k}.png"
         fig.savefig(path)
         assert path.stat().st_size > 1000
+
+
+def test_a_returned_figure_shows_as_a_picture_in_jupyter_without_matplotlib_inline(monkeypatch) -> None:
+    """A real kernel, no %matplotlib inline: the returned Figure arrives as image/png, and only once."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # as in a learner's JupyterLab
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from course_lib.plots import plot_confusion_matrix\n"
+                                  "plot_confusion_matrix([0, 1, 1], [0, 1, 0])"),
+        nbformat.v4.new_code_cell("import torch\nfrom course_lib.data import ImageDataset\n"
+                                  "ImageDataset(torch.rand(4, 3, 8, 8), [0, 1, 0, 1], ['a', 'b']).show(4)"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    for cell in nb.cells:
+        pictures = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(pictures) == 1, f"expected one picture, got outputs {[o.get('data', o).keys() for o in cell.outputs]}"

@@ -224,8 +224,11 @@ def show_samples(ds: ImageDataset, n: int = 16, *, ax: Any = None, indices: Any 
     >>> ds = ImageDataset(torch.rand(4, 3, 8, 8), [0, 1, 0, 1], ["no", "yes"])
     >>> fig = show_samples(ds, 4)
     """
-    import matplotlib.pyplot  # noqa: F401  (in Jupyter this registers the inline display of Figures)
     from matplotlib.figure import Figure
+
+    from .._display import enable_inline_figures
+
+    enable_inline_figures()
 
     if not isinstance(ds, ImageDataset):
         raise TypeError(f"show_samples expects an ImageDataset, got {type(ds).__name__}")
