@@ -301,8 +301,25 @@ def autograde_isolated(task: dict) -> dict:
             "log": log, "autograded": str(autograded), "seconds": time.monotonic() - started}
 
 
+def _exit_with_parent() -> None:
+    """Kill this worker (and with it, through bubblewrap's --die-with-parent, its kernels) if ``make grade`` dies.
+
+    Workers run in their own session, so a Ctrl-C in the terminal does not reach them and the parent's cleanup
+    kills them; this covers a parent killed outright (SIGKILL, a closed terminal), which runs no cleanup.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 def worker_main() -> None:
     """Serve tasks: one JSON line in on stdin, one JSON line out on the original stdout."""
+    _exit_with_parent()
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything else written to stdout (kernels included) goes to the worker log
     sys.stdout = sys.stderr
@@ -727,12 +744,18 @@ def grade(args: argparse.Namespace) -> int:
         return 1 if failures else 0
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``make grade``."""
     args = parse_args(argv)
     if args.worker:
         worker_main()
         return 0
+    # SIGTERM (kill, a CI timeout) unwinds like Ctrl-C does, so the workers and their kernels are stopped too
+    signal.signal(signal.SIGTERM, _terminated)
     if args.setup:
         status = ensure_bubblewrap(install=not args.no_install)
         _print(f"grading sandbox: {status.describe()}")

@@ -38,6 +38,7 @@ from grading.classroom import (  # noqa: E402
     release_notebooks,
     solution_sources,
     solved,
+    submit,
 )
 from grading.execute import SafeExecute, _ends_with_expression, defined_names  # noqa: E402
 from grading.feedback import HIDDEN_FAILURE, ClearHiddenTestsAndOutputs  # noqa: E402
@@ -492,3 +493,40 @@ def test_standard_instructor_workflow_and_formgrader(tmp_path):
         server.terminate()
         server.wait(timeout=30)
     shutil.rmtree(tmp_path / "rt", ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_killing_make_grade_leaves_no_worker_or_kernel_behind(tmp_path, how):
+    """A stuck submission keeps a worker busy; stopping `make grade` (kill, a CI timeout, a closed terminal) must
+    not leave the worker or its sandboxed kernel running on the instructor's machine."""
+    import signal
+
+    import psutil
+
+    course = new_course(tmp_path / "course", {"ps0": FIXTURE})
+    generate(course, "ps0")
+    answers = solution_sources(course / "notebooks" / "ps0" / "ps0.ipynb")
+    answers["accuracy"] = "def accuracy(y_true, y_pred):\n    while True:\n        pass"
+    submit(course, "stuck", "ps0", {"ps0": solved(release_notebooks(course, "ps0")["ps0"], answers)})
+    grade = subprocess.Popen([sys.executable, str(REPO / "grading" / "grade.py"), "--course-dir", str(course),
+                              "--no-install", "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(grade.pid)
+    family: list[psutil.Process] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # wait until the kernel runs the endless loop
+        family = parent.children(recursive=True)
+        if any("ipykernel" in " ".join(p.cmdline()) for p in family if p.is_running()):
+            break
+        time.sleep(0.5)
+    else:
+        grade.kill()
+        pytest.fail("no grading kernel started within 300 s")
+    family = parent.children(recursive=True)
+    os.kill(grade.pid, getattr(signal, how))
+    grade.wait(timeout=60)
+    _, alive = psutil.wait_procs(family, timeout=30)
+    alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    for p in alive:
+        p.kill()
+    assert not alive, f"left running after {how}: {[' '.join(p.cmdline())[:80] for p in alive]}"
