@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-import torchvision
 from torch import nn
+
+if TYPE_CHECKING:
+    import torchvision
 
 __all__ = ["torchvision_model", "WeightsUnavailableError", "weights_cache_path"]
 
@@ -42,6 +45,8 @@ def torchvision_model(name: str, *, weights: str | None = "DEFAULT", **kwargs) -
     >>> model.fc.in_features
     512
     """
+    import torchvision  # here, not at the top: it takes a second to import, and most lessons never need it
+
     try:
         builder = torchvision.models.get_model_builder(name)
     except ValueError:
