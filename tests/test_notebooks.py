@@ -74,6 +74,29 @@ def test_metadata_is_valid(lesson):
             assert "assert" in visible, f"{_nbg(c)['grade_id']}: hidden tests need a visible test beside them"
 
 
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_picture_is_drawn(lesson):
+    """course_lib returns Figures (it never calls plt.show): Jupyter draws one only when the call is the last
+    expression of its cell, without a trailing ';'. A `ds.show(...)` or `plot_...(...)` anywhere else draws nothing."""
+    import ast
+
+    hidden = []
+    for i, cell in enumerate(_load(lesson).cells):
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        body = ast.parse(source).body
+        for k, stmt in enumerate(body):
+            call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+            if call is None or any(kw.arg == "ax" for kw in call.keywords):
+                continue
+            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            if name == "show" or name.startswith("plot_"):
+                if k != len(body) - 1 or source.rstrip().endswith(";"):
+                    hidden.append(f"cell {i}, line {stmt.lineno}: {ast.unparse(call)[:60]}")
+    assert not hidden, f"{lesson}: these figures are never drawn (make each the last line, no ';'): {hidden}"
+
+
 def test_seed_questions_are_reachable_from_lessons():
     shown = set()
     for lesson in LESSONS:

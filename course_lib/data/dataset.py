@@ -175,6 +175,9 @@ class ImageDataset(Dataset):
     def show(self, n: int = 16, *, ax: Any = None, indices: Any = None, ncols: int | None = None) -> Any:
         """Draw a grid of labelled sample images and return the matplotlib ``Figure``.
 
+        Like every course_lib plot, Jupyter draws the returned figure when ``ds.show()`` is the last line of a
+        cell (without a trailing ``;``); elsewhere in a cell, use ``display(ds.show())``.
+
         Parameters
         ----------
         n : int
