@@ -78,11 +78,8 @@ def make_class(course: Path, assignments: list[str], students: int) -> list[str]
     return ids
 
 
-CPU = {"seconds": 0.0}
-
-
-def run(cmd: list[str], cwd: Path) -> float:
-    """Run ``cmd``; return its wall time and add the CPU time of its whole process tree to ``CPU``.
+def run(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Run ``cmd``; return its wall time and the CPU time of its whole process tree, in seconds.
 
     CPU time is sampled with psutil every 0.2 s over every descendant (kernels inside bubblewrap included), so a
     process that lives less than that is missed: a slight under-count. On a shared machine it is the number that
@@ -104,11 +101,10 @@ def run(cmd: list[str], cwd: Path) -> float:
             except psutil.Error:
                 pass
             time.sleep(0.2)
-        CPU["seconds"] += sum(seen.values())
         if proc.returncode not in (0, 1):
             out.seek(0)
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.read()[-4000:]}")
-    return time.monotonic() - t0
+    return time.monotonic() - t0, sum(seen.values())
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -140,9 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
     cmd = [sys.executable, str(REPO / "grading" / "grade.py"), "--course-dir", str(course), "--no-install"]
     if args.jobs:
         cmd += ["--jobs", str(args.jobs)]
-    CPU["seconds"] = 0.0
-    wall = run(cmd, REPO)
-    cpu_ours = CPU["seconds"]
+    wall, cpu_ours = run(cmd, REPO)
     phases = json.loads((course / ".grading" / "last_run.json").read_text())
     with open(course / "grading_report.csv") as f:
         rows = list(csv.DictReader(f))
@@ -162,16 +156,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     if args.baseline_students:
         sample = ids[: args.baseline_students]
-        t_one = 0.0
-        CPU["seconds"] = 0.0
-        for sid in sample:
-            for a in sources:
-                t_one += run([sys.executable, "-m", "nbgrader", "autograde", a, "--student", sid, "--force"],
-                             baseline_course)
-        per_student = t_one / len(sample)
-        cpu_one = CPU["seconds"] / len(sample)
-        t_fb = sum(run([sys.executable, "-m", "nbgrader", "generate_feedback", a], baseline_course) for a in sources)
-        t_ex = run([sys.executable, "-m", "nbgrader", "export"], baseline_course)
+        one = [run([sys.executable, "-m", "nbgrader", "autograde", a, "--student", sid, "--force"], baseline_course)
+               for sid in sample for a in sources]
+        per_student = sum(w for w, _ in one) / len(sample)
+        cpu_one = sum(c for _, c in one) / len(sample)
+        t_fb = sum(run([sys.executable, "-m", "nbgrader", "generate_feedback", a], baseline_course)[0]
+                   for a in sources)
+        t_ex = run([sys.executable, "-m", "nbgrader", "export"], baseline_course)[0]
         scale = len(ids) / len(sample)
         baseline_total = per_student * len(ids) + t_fb * scale + t_ex
         result.update(one_by_one_seconds_per_student=round(per_student, 2),

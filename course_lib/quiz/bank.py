@@ -242,12 +242,13 @@ def _schema_errors(data: Any, schema_file: Path) -> list[str]:
     """Every schema error, each with its place; the fast validator first, jsonschema only to list errors."""
     import fastjsonschema
 
+    key = (str(schema_file), schema_file.stat().st_mtime)
     try:
-        _fast_validator(str(schema_file), schema_file.stat().st_mtime)(data)
+        _fast_validator(*key)(data)
         return []
     except fastjsonschema.JsonSchemaException:
         pass
-    validator = _validator(str(schema_file), schema_file.stat().st_mtime)
+    validator = _validator(*key)
     return [f"{_where(data, list(err.absolute_path))}: {err.message}"
             for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])]
 

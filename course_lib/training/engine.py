@@ -283,7 +283,7 @@ def fit(
         model.train()
         start_state = copy.deepcopy(model.state_dict()) if divergence_factor else None
         idx = _epoch_indices(y_tr, sampler, g)
-        total_loss, correct, seen, diverged = 0.0, 0, 0, False
+        total_loss, seen, diverged = 0.0, 0, False
         class_hits = torch.zeros(num_classes, dtype=torch.int64, device=dev)
         class_seen = torch.zeros(num_classes, dtype=torch.int64, device=dev)
         for i in range(0, len(idx), batch_size):
@@ -309,10 +309,10 @@ def fit(
                 sched.step()
             total_loss += lv * len(b)
             hit = logits.argmax(1) == yb
-            correct += int(hit.sum())
             class_hits += torch.bincount(yb[hit], minlength=num_classes)
             class_seen += torch.bincount(yb, minlength=num_classes)
             seen += len(b)
+        correct = int(class_hits.sum())
         train_loss = total_loss / max(seen, 1)
         if not diverged and divergence_factor and first_loss is not None and train_loss > divergence_factor * max(
                 first_loss, 0.1):
@@ -352,10 +352,8 @@ def fit(
                     break
     if bar is not None:
         bar.close()
-    if not history.diverged and len(history) >= 3 and int((class_seen > 0).sum()) > 1:
-        present = class_seen > 0
-        balanced = float((class_hits[present].float() / class_seen[present].float()).mean())
-        _check_stalled(history, balanced, class_seen.float().cpu(), lr, head_only_trainable(model))
+    if not history.diverged and len(history) >= 3:
+        _check_stalled(history, class_hits.cpu(), class_seen.cpu(), lr, head_only_trainable(model))
     if best_state is not None and history.best_epoch is not None and history.best_epoch != len(history) - 1:
         model.load_state_dict(best_state)
         history.message += " Restored the weights of the best epoch." if history.message else \
@@ -367,20 +365,24 @@ def fit(
 STALL_SHARE = 0.25  #: "stalled": balanced training accuracy less than a quarter of the way from chance to 100 %
 
 
-def _check_stalled(history: History, balanced_acc: float, seen_per_class: torch.Tensor, lr: float,
-                   head_only: bool) -> None:
-    """Flag a run that ends with its balanced training accuracy close to chance (``1/k``).
+def _check_stalled(history: History, hits: torch.Tensor, seen: torch.Tensor, lr: float, head_only: bool) -> None:
+    """Flag a run whose last epoch ends with a balanced training accuracy close to chance (``1/k``).
 
-    The loss need not explode for a learning rate to be too high: big steps can throw the weights where the
-    network predicts (almost) one class for everything, and accuracy then "does not improve", the symptom of the
-    course's quiz. Balanced accuracy (mean recall over classes) makes chance ``1/k`` whatever the class balance,
-    sampler or class weights. The message names the likeliest cause: frozen features that do not fit (when only
-    the head learns), imbalanced classes, or else the learning rate.
+    ``hits`` and ``seen`` count, per class, the last epoch's correct predictions and images. The loss need not
+    explode for a learning rate to be too high: big steps can throw the weights where the network predicts
+    (almost) one class for everything, and accuracy then "does not improve", the symptom of the course's quiz.
+    Balanced accuracy (mean recall over classes) makes chance ``1/k`` whatever the class balance, sampler or
+    class weights. The message names the likeliest cause: frozen features that do not fit (when only the head
+    learns), imbalanced classes, or else the learning rate.
     """
-    chance = 1.0 / int((seen_per_class > 0).sum())
+    present = seen > 0
+    if int(present.sum()) < 2:
+        return
+    balanced_acc = float((hits[present].float() / seen[present].float()).mean())
+    chance = 1.0 / int(present.sum())
     if balanced_acc < chance + STALL_SHARE * (1.0 - chance):
         history.stalled = True
-        shares = seen_per_class[seen_per_class > 0] / seen_per_class.sum()
+        shares = seen[present].float() / seen.sum()
         cause = (f"The usual cause is a learning rate that is too high (lr={lr:g}): try one 10x smaller (if it is "
                  "already tiny, try a larger one).")
         if head_only:

@@ -29,7 +29,7 @@ class History:
     stopped_early: bool = False
     diverged: bool = False
     message: str = ""
-    stalled: bool = False  #: training accuracy stayed at the level of always predicting the commonest class
+    stalled: bool = False  #: the run ended with its balanced training accuracy close to chance
 
     def append(self, **record: Any) -> None:
         missing = set(COLUMNS) - set(record)
