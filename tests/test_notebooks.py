@@ -15,6 +15,7 @@ import nbformat
 import pytest
 import yaml
 from nbclient import NotebookClient
+from test_claims import check_values, claims_cell_source, claims_path, load_claims, read_claims_output
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").iterdir() if (p / f"{p.name}.ipynb").exists())
@@ -115,13 +116,22 @@ def test_source_notebook_runs_and_passes_its_tests(lesson, tmp_path):
     work = tmp_path / lesson
     shutil.copytree(ROOT / "notebooks" / lesson, work)
     nb = _load(lesson)
+    # The quoted-number check (tests/test_claims.py) rides on this run: one extra cell, in the same kernel, right
+    # after Run All, evaluates every claim of tests/claims/<lesson>.yaml; the lesson is not executed again.
+    claims = load_claims(lesson)[0] if claims_path(lesson).exists() else []
+    if claims:
+        nb.cells.append(nbformat.v4.new_code_cell(claims_cell_source(lesson, claims)))
     _execute(nb, work, {"COURSE_QUIZ_PROGRESS": str(tmp_path / "progress.json"), "MPLBACKEND": "Agg"})
+    claims_cell = nb.cells.pop() if claims else None
     for c in nb.cells:
         if c.cell_type == "code" and _nbg(c).get("grade"):
             errs = [o for o in c.outputs if o.output_type == "error"]
             stderr = [o for o in c.outputs if o.output_type == "stream" and o.name == "stderr"]
             assert not errs, f"{lesson}/{_nbg(c)['grade_id']} failed: {errs}"
             assert not stderr, f"{lesson}/{_nbg(c)['grade_id']} writes to stderr (nbgrader scores that 0): {stderr}"
+    if claims:
+        failures = check_values(lesson, claims, read_claims_output(claims_cell))
+        assert not failures, f"{len(failures)} quoted numbers disagree with the code:\n" + "\n".join(failures)
 
 
 @pytest.fixture(scope="module")
