@@ -42,6 +42,9 @@ __all__ = [
     "BAD_PRECISION_RECALL",
     "LARGE_GAP",
     "IMBALANCE_RATIO",
+    "RULE_TOL",
+    "above",
+    "below",
 ]
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -57,6 +60,29 @@ LARGE_GAP = 0.20  #: bad when |precision - recall| is above this ("a large preci
 IMBALANCE_RATIO = 0.40
 
 VERDICTS = ("good", "needs work", "bad")
+
+#: Absolute tolerance of every rule comparison. Scores are floats, so 0.9 - 0.7 is 0.20000000000000007: without
+#: it, precision 0.90 / recall 0.70 would have a gap "more than 0.20". "Above 0.8" means more than 0.8 + RULE_TOL,
+#: "below 0.5" means less than 0.5 - RULE_TOL; a score within RULE_TOL of a limit counts as equal to it.
+RULE_TOL = 1e-9
+
+
+def above(x: float, limit: float) -> bool:
+    """``x`` is strictly above ``limit`` by more than :data:`RULE_TOL` (the rules' "above"/"more than").
+
+    >>> above(0.9 - 0.7, 0.20), above(0.21, 0.20), above(0.80, 0.80)
+    (False, True, False)
+    """
+    return x > limit + RULE_TOL
+
+
+def below(x: float, limit: float) -> bool:
+    """``x`` is strictly below ``limit`` by more than :data:`RULE_TOL` (the rules' "below").
+
+    >>> below(0.5 - 1e-12, 0.50), below(0.49, 0.50)
+    (False, True)
+    """
+    return x < limit - RULE_TOL
 
 # task name -> (metric that matters, why)
 _TASKS: dict[str, tuple[str, str]] = {
@@ -95,15 +121,18 @@ def verdict_from_scores(accuracy: float, precision: float, recall: float, f1: fl
     'bad'
     >>> verdict_from_scores(0.85, 0.89, 0.80, 0.84)   # the course's worked example: accuracy is not > 85 %
     'needs work'
+    >>> verdict_from_scores(0.90, 0.90, 0.70, 0.79)   # gap 0.9 - 0.7 = 0.20000000000000007 is not more than 0.20
+    'needs work'
     """
     if (
-        accuracy < BAD_ACCURACY
-        or precision < BAD_PRECISION_RECALL
-        or recall < BAD_PRECISION_RECALL
-        or abs(precision - recall) > LARGE_GAP
+        below(accuracy, BAD_ACCURACY)
+        or below(precision, BAD_PRECISION_RECALL)
+        or below(recall, BAD_PRECISION_RECALL)
+        or above(abs(precision - recall), LARGE_GAP)
     ):
         return "bad"
-    if accuracy > GOOD_ACCURACY and precision > GOOD_PRECISION_RECALL and recall > GOOD_PRECISION_RECALL and f1 > GOOD_F1:
+    if (above(accuracy, GOOD_ACCURACY) and above(precision, GOOD_PRECISION_RECALL)
+            and above(recall, GOOD_PRECISION_RECALL) and above(f1, GOOD_F1)):
         return "good"
     return "needs work"
 
@@ -442,13 +471,13 @@ def report_card(
     gap = abs(precision - recall)
     avg = "" if binary else " (macro average)"
     rule_bad = {
-        f"accuracy >= {BAD_ACCURACY:.0%}": accuracy >= BAD_ACCURACY,
-        f"recall{avg} >= {BAD_PRECISION_RECALL:.2f}": recall >= BAD_PRECISION_RECALL,
-        f"precision{avg} >= {BAD_PRECISION_RECALL:.2f}": precision >= BAD_PRECISION_RECALL,
-        f"precision/recall gap <= {LARGE_GAP:.2f}": gap <= LARGE_GAP,
+        f"accuracy >= {BAD_ACCURACY:.0%}": not below(accuracy, BAD_ACCURACY),
+        f"recall{avg} >= {BAD_PRECISION_RECALL:.2f}": not below(recall, BAD_PRECISION_RECALL),
+        f"precision{avg} >= {BAD_PRECISION_RECALL:.2f}": not below(precision, BAD_PRECISION_RECALL),
+        f"precision/recall gap <= {LARGE_GAP:.2f}": not above(gap, LARGE_GAP),
     }
     bad = not all(rule_bad.values())
-    if accuracy < BAD_ACCURACY:
+    if below(accuracy, BAD_ACCURACY):
         warnings.append(f"Accuracy is {_pct(accuracy)}, below {BAD_ACCURACY:.0%}: the model has not adapted to this task.")
     if binary:
         if tp + fn == 0:
@@ -456,12 +485,12 @@ def report_card(
                 f"y_true holds no '{pos_name}' case, so recall cannot be measured (reported as 0): judge the "
                 f"model on data that contains '{pos_name}' cases."
             )
-        elif recall < BAD_PRECISION_RECALL:
+        elif below(recall, BAD_PRECISION_RECALL):
             warnings.append(
                 f"Recall for '{pos_name}' is only {recall:.2f}: the model misses {_pct(1 - recall)} of the "
                 f"real '{pos_name}' cases ({fn} of {tp + fn})."
             )
-        if precision < BAD_PRECISION_RECALL:
+        if below(precision, BAD_PRECISION_RECALL):
             if tp + fp == 0:
                 warnings.append(
                     f"The model never predicts '{pos_name}': precision is undefined (reported as 0) and no "
@@ -473,11 +502,11 @@ def report_card(
                     f"'{pos_name}' alarms are false ({fp} of {tp + fp})."
                 )
     else:
-        if recall < BAD_PRECISION_RECALL:
+        if below(recall, BAD_PRECISION_RECALL):
             warnings.append(f"Macro-averaged recall is only {recall:.2f}: many classes are mostly missed.")
-        if precision < BAD_PRECISION_RECALL:
+        if below(precision, BAD_PRECISION_RECALL):
             warnings.append(f"Macro-averaged precision is only {precision:.2f}: many predictions are false alarms.")
-    if gap > LARGE_GAP:
+    if above(gap, LARGE_GAP):
         if precision > recall:
             how = "it is cautious: what it flags is usually right, but it misses many real cases"
         else:
@@ -496,11 +525,11 @@ def report_card(
                 continue
             name = _class_name(lab, class_names)
             r, p = float(per_r[i]), float(per_p[i])
-            if r < BAD_PRECISION_RECALL:
+            if below(r, BAD_PRECISION_RECALL):
                 missed.append((name, r, counts[lab]))
-            elif r <= GOOD_PRECISION_RECALL:
+            elif not above(r, GOOD_PRECISION_RECALL):
                 shaky.append((name, r))
-            if p < BAD_PRECISION_RECALL and np.any(yp == lab):
+            if below(p, BAD_PRECISION_RECALL) and np.any(yp == lab):
                 false_alarms.append((name, p))
         weak_classes = [c[0] for c in missed + shaky]
         if missed:
@@ -533,10 +562,10 @@ def report_card(
 
     # -- the "good" rules ---------------------------------------------------------------------------------
     rule_good = {
-        f"accuracy > {GOOD_ACCURACY:.0%}": accuracy > GOOD_ACCURACY,
-        f"precision{avg} > {GOOD_PRECISION_RECALL:.2f}": precision > GOOD_PRECISION_RECALL,
-        f"recall{avg} > {GOOD_PRECISION_RECALL:.2f}": recall > GOOD_PRECISION_RECALL,
-        f"F1{avg} > {GOOD_F1:.2f}": f1 > GOOD_F1,
+        f"accuracy > {GOOD_ACCURACY:.0%}": above(accuracy, GOOD_ACCURACY),
+        f"precision{avg} > {GOOD_PRECISION_RECALL:.2f}": above(precision, GOOD_PRECISION_RECALL),
+        f"recall{avg} > {GOOD_PRECISION_RECALL:.2f}": above(recall, GOOD_PRECISION_RECALL),
+        f"F1{avg} > {GOOD_F1:.2f}": above(f1, GOOD_F1),
     }
     if not binary:
         rule_good[f"every class: recall > {GOOD_PRECISION_RECALL:.2f}"] = not weak_classes
@@ -550,11 +579,11 @@ def report_card(
     # -- the accuracy paradox and class imbalance ---------------------------------------------------------
     minority_share = min(c for c in counts.values()) / n if counts else 0.0
     imbalanced = len(counts) > 1 and minority_share < IMBALANCE_RATIO / len(counts)
-    paradox = accuracy <= baseline or (imbalanced and accuracy > GOOD_ACCURACY and verdict != "good")
+    paradox = accuracy <= baseline or (imbalanced and above(accuracy, GOOD_ACCURACY) and verdict != "good")
     if paradox:
         lead = (
             f"accuracy {_pct(accuracy)} looks good but is misleading"
-            if accuracy > GOOD_ACCURACY
+            if above(accuracy, GOOD_ACCURACY)
             else f"accuracy {_pct(accuracy)} says little"
         )
         if accuracy <= baseline:

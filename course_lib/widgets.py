@@ -25,7 +25,7 @@ import numpy as np
 from torch import nn
 
 from course_lib import metrics as M
-from course_lib.diagnostics import verdict_from_scores
+from course_lib.diagnostics import RULE_TOL, verdict_from_scores
 
 __all__ = ["ThresholdExplorer", "threshold_explorer", "FreezeExplorer", "freeze_explorer", "PRESETS"]
 
@@ -155,10 +155,10 @@ class ThresholdExplorer(widgets.VBox):
         precision, recall, thresholds = (np.asarray(a, dtype=float) for a in M.precision_recall_curve(self._y, self._s))
         precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
         if metric == "precision":
-            ok = np.flatnonzero(precision >= target)
+            ok = np.flatnonzero(precision >= target - RULE_TOL)
             i = ok[np.argmax(recall[ok])] if ok.size else int(np.argmax(precision))
         else:
-            ok = np.flatnonzero(recall >= target)
+            ok = np.flatnonzero(recall >= target - RULE_TOL)
             i = ok[np.argmax(precision[ok] + 1e-9 * thresholds[ok])] if ok.size else int(np.argmax(recall))
         t = float(thresholds[i])
         self._applying = True

@@ -19,9 +19,12 @@ from course_lib.diagnostics import (
     BAD_ACCURACY,
     GOOD_ACCURACY,
     LARGE_GAP,
+    RULE_TOL,
     DuplicatePair,
     ReportCard,
     _dct_matrix,
+    above,
+    below,
     find_near_duplicates,
     overfitting_report,
     perceptual_hash,
@@ -148,6 +151,28 @@ def test_verdict_from_scores_boundaries_are_strict() -> None:
     assert verdict_from_scores(0.86, 0.81, 0.80, 0.805) == "needs work"
     assert verdict_from_scores(BAD_ACCURACY, 0.6, 0.6, 0.6) == "needs work"  # 70 % is not below 70 %
     assert verdict_from_scores(0.9, 0.9, 0.69, 0.78) == "bad"  # gap 0.21
+
+
+def test_rules_compare_with_a_tolerance_so_float_noise_does_not_flip_a_verdict() -> None:
+    """Precision 0.90 / recall 0.70: the gap is 0.20 on paper but 0.20000000000000007 in floats, and the rule is
+    "gap strictly more than 0.20". Library, report card and hidden tests must agree it is not "bad"."""
+    y_true, y_pred = binary_from_counts(tp=63, fn=27, fp=7, tn=903)  # precision 63/70, recall 63/90
+    p, r = skm.precision_score(y_true, y_pred), skm.recall_score(y_true, y_pred)
+    assert (p, r) == (0.9, 0.7) and p - r > LARGE_GAP  # the naive comparison would call it bad
+    a, f = skm.accuracy_score(y_true, y_pred), skm.f1_score(y_true, y_pred)
+    assert verdict_from_scores(a, p, r, f) == "needs work"
+    card = report_card(y_true, y_pred)
+    assert card.verdict == "needs work"
+    assert ("bad if not: precision/recall gap <= 0.20", True) in card.checks
+    assert not any("differ by" in w for w in card.warnings)
+    # the tolerance is absolute 1e-9, on every rule, both ways
+    assert RULE_TOL == 1e-9
+    assert verdict_from_scores(0.9, 0.9, 0.7 - 2e-9, 0.79) == "bad"
+    assert verdict_from_scores(0.86, 0.81, 0.8 + 1e-12, 0.81) == "needs work"  # not above 0.80
+    assert verdict_from_scores(0.86, 0.81, 0.8 + 2e-9, 0.81) == "good"
+    assert verdict_from_scores(BAD_ACCURACY - 1e-12, 0.6, 0.6, 0.6) == "needs work"  # not below 70 %
+    assert verdict_from_scores(0.9, 0.5 - 1e-12, 0.55, 0.52) == "needs work"
+    assert above(0.3 - 0.1, 0.2) is False and below(0.3 - 0.1, 0.2) is False
 
 
 # ---------------------------------------------------------------------------------------------------------------
