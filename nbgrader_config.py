@@ -26,6 +26,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from grading.execute import SafeExecute  # noqa: E402
 from grading.feedback import ClearHiddenTestsAndOutputs  # noqa: E402
+from grading.nonfatal import WarningsToNotes  # noqa: E402
 from grading.sandbox import KERNEL_NAME, KERNELS_DIR  # noqa: E402
 
 # ---------------------------------------------------------------- course directory layout
@@ -71,8 +72,10 @@ c.SafeExecute.max_output_bytes = 1_000_000   # per cell; printing 100 MB keeps a
 c.SafeExecute.max_restarts = 3               # after os._exit, a segfault, the CPU limit or an ignored interrupt
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+# WarningsToNotes: a warning on stderr becomes a visible stdout note, so it never costs points (errors still do).
 c.Autograde.autograde_preprocessors = [
     SafeExecute,
+    WarningsToNotes,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -319,7 +319,8 @@ class SafeExecute(Execute):
     guard = Bool(True, help="Pin checker functions before student code runs and check them around test cells.").tag(
         config=True)
     guard_modules = List(Unicode(), ["builtins", "math", "operator", "cmath", "statistics", "numpy",
-                                     "numpy.testing", "torch", "torch.testing", "torch.nn.functional"],
+                                     "numpy.testing", "torch", "torch.testing", "torch.nn.functional",
+                                     "course_lib.exact"],
                          help="Modules imported and pinned before any notebook cell runs.").tag(config=True)
     guard_prefixes = List(Unicode(), ["course_lib"], help="Module prefixes pinned when first imported.").tag(
         config=True)

@@ -530,3 +530,97 @@ def test_killing_make_grade_leaves_no_worker_or_kernel_behind(tmp_path, how):
     for p in alive:
         p.kill()
     assert not alive, f"left running after {how}: {[' '.join(p.cmdline())[:80] for p in alive]}"
+
+
+# ------------------------------------------------------------------------------------------ warnings policy (fast)
+def test_warnings_become_visible_notes_and_errors_still_fail():
+    import numpy as np
+    from nbgrader.utils import determine_grade
+
+    from grading.nonfatal import NOTE_HEADER, WarningsToNotes
+
+    nb = nbformat.read(FIXTURE / "ps0.ipynb", as_version=4)
+    inside = _formatted_warning(RuntimeWarning, lambda: np.array([0.0]) / np.array([0.0]))  # a student's numpy
+    cell = nbformat.from_dict(cell_by_id(nb, "test_accuracy"))
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=inside + "progress: not a warning\n")]
+    assert determine_grade(cell)[0] == 0  # what nbgrader alone would give
+    out = WarningsToNotes().preprocess_cell(cell, {}, 0)[0]
+    assert determine_grade(out)[0] == 0  # stderr that is not a warning stays stderr (nbgrader's rule)
+    note = next(o for o in out.outputs if o.name == "stdout")
+    assert note.text.startswith(NOTE_HEADER) and "RuntimeWarning: invalid value encountered" in note.text
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=inside)]
+    clean = WarningsToNotes().preprocess_cell(nbformat.from_dict(cell), {}, 0)[0]
+    points = float(cell.metadata.nbgrader["points"])
+    assert determine_grade(clean) == (points, points) and clean.outputs[0].name == "stdout"
+    failed = nbformat.from_dict(cell)
+    failed.outputs = [nbformat.v4.new_output("stream", name="stderr", text=inside),
+                      nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong", traceback=[])]
+    assert determine_grade(WarningsToNotes().preprocess_cell(failed, {}, 0)[0])[0] == 0  # a failure still fails
+
+
+def test_feedback_shows_messages_but_never_hidden_code():
+    nb = nbformat.read(FIXTURE / "ps0.ipynb", as_version=4)
+    cell = cell_by_id(nb, "test_accuracy")
+    lines = cell.source.splitlines()
+    visible = next(i for i, ln in enumerate(lines, 1) if "must return a Python float" in ln)
+    hidden = next(i for i, ln in enumerate(lines, 1) if "different lengths must raise" in ln)
+    for line, message, want in [(visible, "accuracy must return a Python float", "accuracy must return a Python float"),
+                                (hidden, "different lengths must raise ValueError",
+                                 "a hidden test failed: different lengths must raise ValueError")]:
+        c = nbformat.from_dict(cell)
+        c.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue=message,
+                                            traceback=[f"\x1b[0;32mCell In[4], line {line}\x1b[0m", *lines,
+                                                       f"AssertionError: {message}"])]
+        out = ClearHiddenTestsAndOutputs().preprocess_cell(c, {}, 0)[0]
+        assert [o.evalue for o in out.outputs] == [want]
+        shown = str(out.outputs) + out.source
+        assert "accuracy([1, 2, 3], [1, 2])" not in shown and "torch.tensor([2, 2, 1, 0, 2])" not in shown
+
+
+# ------------------------------------------------------------------------------------------ exact types (fast)
+def test_exact_helper_rejects_lookalikes_with_safe_messages():
+    import numpy as np
+
+    from course_lib.exact import of_type, same
+
+    class AlwaysEqual(tuple):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = tuple.__hash__
+
+    class LyingDict(dict):
+        def __getitem__(self, key):
+            return "recall"
+
+    for got, want in [(AlwaysEqual((9.0, 9.0, 9.0)), (0.0, 0.0, 0.0)), ([0.0, 0.0], (0.0, 0.0)),
+                      (np.float64(0.5), 0.5), (1, 1.0), (True, 1), (LyingDict(a="x"), {"a": "recall"})]:
+        with pytest.raises(AssertionError, match="^the property: expected") as err:
+            same(got, want, "the property")
+        assert "recall" not in str(err.value) or isinstance(got, LyingDict) is False
+    with pytest.raises(AssertionError, match="^the property$"):
+        same((0.5, 0.25), (0.5, 0.75), "the property")  # a wrong value: the message only, never the expected value
+    same({"tp": 2, "fn": 0.5}, {"tp": 2, "fn": 0.5 + 1e-15}, "close floats pass")
+    assert of_type([1, "a"], [int, str], "x") == [1, "a"]
+
+
+def test_graded_quiz_accepts_only_plain_str():
+    from course_lib.quiz import check_answers, validate_answer_format
+
+    class Liar(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+        def strip(self, *args):
+            return self
+
+        def upper(self):
+            return self
+
+    with pytest.raises(ValueError, match="plain str"):
+        check_answers({"q1": Liar("A")}, {"q1": "C"})
+    with pytest.raises(ValueError, match="plain str"):
+        validate_answer_format({"q1": Liar("A")}, {"q1": "ABCD"})
+    assert check_answers({"q1": " c"}, {"q1": "C"}) == 1.0

@@ -129,6 +129,24 @@ def _cases(course: Path) -> list[dict]:
                                 "    y_pred = torch.tensor(y_pred)\n    if y_true.shape != y_pred.shape:\n"
                                 "        raise ValueError('shapes differ')\n"
                                 "    return float((y_true == y_pred).double().mean())"}),
+        dict(kind="warning inside the function during a test cell", student="s19_warn_inside", expected=5,
+             answers={accuracy: "import warnings\nimport numpy as np\ndef accuracy(y_true, y_pred):\n"
+                                "    warnings.warn('accuracy: my own helper warns', UserWarning)\n"
+                                "    np.array([0.0]) / np.array([0.0])  # RuntimeWarning: invalid value\n"
+                                "    y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)\n"
+                                "    if y_true.shape != y_pred.shape:\n        raise ValueError('shapes differ')\n"
+                                "    return float((y_true == y_pred).double().mean())"}),
+        dict(kind="warning outside the function (cell top level, and a hook during every test cell)",
+             student="s20_warn_outside", expected=5,
+             answer_prefix="import warnings\nwarnings.simplefilter('always')\n"
+                           "warnings.warn('top-level warning in the answer cell', UserWarning)\n"
+                           "get_ipython().events.register('pre_run_cell', lambda *a: warnings.warn("
+                           "'a hook warns before every cell', RuntimeWarning))\n"),
+        dict(kind="monkeypatch the exact-type helper", student="s21_patch_exact", expected=4,
+             note="GraderIntegrityError",
+             answers={"count_positives": "import course_lib.exact\n"
+                                         "course_lib.exact.same = lambda *args, **kwargs: None\n"
+                                         "def count_positives(y):\n    return 0"}),
         dict(kind="reads the solutions in source/", student="s14_cheat", expected=0, sandbox=True,
              answers={accuracy: cheat, "softmax": None, "count_positives": None}),
         dict(kind="writes gradebook.db", student="s15_writer", expected=5, sandbox=True, answer_prefix=writer),
@@ -338,3 +356,25 @@ def test_rerun_is_idempotent_and_force_keeps_manual_grades(graded_class):
         assert (grade.auto_score, grade.manual_score, grade.needs_manual_grade) == (1.0, 0.5, True)
         assert gb.find_submission("ps0", "s01_correct").score == 4.5
     assert _dump(db, ZOE) == graded_class["before_zoe"]
+
+
+def test_warnings_cost_nothing_and_stay_visible(graded_class):
+    """Both warning submissions keep full marks, and each warning shows as a note in the graded notebook and the
+    feedback (not on stderr, which nbgrader would score as a failure)."""
+    import html
+
+    from grading.nonfatal import NOTE_HEADER
+
+    course = graded_class["course"]
+    expected = {"s19_warn_inside": ["accuracy: my own helper warns", "RuntimeWarning: invalid value"],
+                "s20_warn_outside": ["top-level warning in the answer cell", "a hook warns before every cell"]}
+    for student, texts in expected.items():
+        assert graded_class["scores"][student] == 5, student
+        nb = nbformat.read(course / "autograded" / student / "ps0" / "ps0.ipynb", as_version=4)
+        test_cell = cell_by_id(nb, "test_accuracy")
+        notes = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                        if o.get("name") == "stdout" and NOTE_HEADER in o.get("text", ""))
+        assert all(t in notes for t in texts), (student, notes)
+        assert not [o for o in test_cell.outputs if o.get("name") == "stderr"], test_cell.outputs
+        page = html.unescape((course / "feedback" / student / "ps0" / "ps0.html").read_text())
+        assert NOTE_HEADER in page and texts[0] in page, student

@@ -102,9 +102,12 @@ def graded_quiz_layout(
 
 
 def _letter(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if value is None or (type(value) is str and not str.strip(value)):
         raise ValueError(f"{where} has no answer yet ({value!r}); write one letter, e.g. 'B'")
-    letter = value.strip().upper()
+    if type(value) is not str:  # exactly str: a subclass could lie in strip(), upper() or __eq__
+        raise ValueError(f"{where} must be a plain str holding one letter, e.g. 'B', not a "
+                         f"{type(value).__name__}")
+    letter = str.upper(str.strip(value))
     if len(letter) != 1 or letter not in LETTERS:
         raise ValueError(f"{where}: {value!r} is not a letter A-E; write the letter of one option, e.g. 'B'")
     return letter
