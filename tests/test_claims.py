@@ -356,6 +356,36 @@ def test_every_bank_is_checked_by_some_lesson():
     assert banks <= shown, f"banks no lesson shows, so no claims file checks them: {sorted(banks - shown)}"
 
 
+_COUNT_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+
+
+def quiz_intros(lesson: str) -> list[tuple[str, str, int | None]]:
+    """(bank, intro cell id, the question count the intro states or None) for each show_quiz in the lesson; the
+    intro is the nearest markdown cell above the show_quiz cell."""
+    out, last_md = [], None
+    for c in notebook(lesson).cells:
+        if c.cell_type == "markdown":
+            last_md = c
+            continue
+        for name in re.findall(r"show_quiz\(\s*[\"']([a-z0-9_]+)[\"']", c.source):
+            m = re.search(r"\b(\d+|[A-Za-z]+)\s+(?:practice\s+|quiz\s+)?questions\b", last_md.source if last_md else "")
+            word = m.group(1).lower() if m else None
+            count = int(word) if word and word.isdigit() else _COUNT_WORDS.get(word) if word else None
+            out.append((name, last_md.get("id") if last_md else None, count))
+    return out
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_quiz_intro_states_the_bank_size(lesson):
+    for name, cell_id, count in quiz_intros(lesson):
+        size = len(bank(name)["questions"])
+        assert count is None or count == size, (
+            f"{lesson}: the intro {cell_id} above show_quiz({name!r}) promises {count} questions, but "
+            f"quizzes/{name}.yaml holds {size}; say the real count (or no count)")
+
+
 @pytest.mark.parametrize(("text", "value", "tol"), [
     ("0.92", 0.92, 0.005),
     ("0.9", 0.9, 0.05),
