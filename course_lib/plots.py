@@ -1,4 +1,5 @@
-"""Figures that explain a verdict: confusion matrix, training curves, precision-recall curve, worst mistakes.
+"""Figures that explain a verdict: confusion matrix, training curves, precision-recall curve, reliability
+diagram, worst mistakes.
 
 Every function returns the matplotlib ``Figure`` and never calls ``plt.show()`` (Jupyter shows a returned
 figure by itself). Functions that fit in one Axes take ``ax=None``: pass an Axes to draw into your own
@@ -29,8 +30,10 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_history",
     "plot_precision_recall",
+    "plot_reliability",
     "plot_worst_mistakes",
     "plot_samples",
+    "plot_lr_sensitivity",
 ]
 
 enable_inline_figures()  # a returned Figure shows as a picture in Jupyter, even without %matplotlib inline
@@ -284,6 +287,69 @@ def plot_precision_recall(
 
 
 # ---------------------------------------------------------------------------------------------------------------
+def plot_reliability(
+    y_true: Any,
+    y_prob: Any,
+    *,
+    n_bins: int = 10,
+    strategy: str = "uniform",
+    pos_label: Any = None,
+    label: str = "model",
+    ax: Axes | None = None,
+) -> Figure:
+    """Reliability diagram: in each bin of scores, the share of positives against the mean score.
+
+    A calibrated model's points lie on the diagonal; points below it mean the scores are too high (the model
+    says 30% where 10% are positive). The legend gives the mean score, to read against the dashed line at the
+    share of positives (the base rate), and the expected calibration error. Call it again with the same ``ax``
+    to draw several models into one diagram. Points come from
+    :func:`course_lib.metrics.calibration_curve` (same bins as scikit-learn's).
+
+    Parameters
+    ----------
+    y_true : array-like of int
+    y_prob : array-like of float in [0, 1]
+        The positive class's probability.
+    n_bins : int
+    strategy : {"uniform", "quantile"}
+        Bins of equal width, or bins holding equally many samples (better when most scores are near 0).
+    pos_label : int or str, optional
+        The positive class (default 1, for 0/1 labels).
+    label : str
+        The model's name in the legend.
+    ax : Axes, optional
+
+    Examples
+    --------
+    >>> fig = plot_reliability([0, 0, 1, 1, 0, 1], [0.1, 0.3, 0.8, 0.6, 0.7, 0.9], n_bins=2, label="toy")
+    >>> fig.axes[0].get_xlabel()
+    'mean predicted probability (per bin)'
+    """
+    prob_true, prob_pred = M.calibration_curve(y_true, y_prob, pos_label=pos_label, n_bins=n_bins,
+                                               strategy=strategy)
+    ece = M.expected_calibration_error(y_true, y_prob, pos_label=pos_label, n_bins=n_bins, strategy=strategy)
+    yt, p = _np(y_true, "y_true"), _np(y_prob, "y_prob").astype(float)
+    positive = (yt == (1 if pos_label is None else pos_label))
+    fig, ax = _new_axes(ax, (5.2, 4.6))
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    if "perfectly calibrated" not in labels:
+        ax.plot([0, 1], [0, 1], ls=":", color="gray", lw=1, label="perfectly calibrated")
+    rate_label = f"share of positives {positive.mean():.3f}"
+    if rate_label not in labels:
+        ax.axhline(positive.mean(), color="gray", ls="--", lw=1, label=rate_label)
+    ax.plot(prob_pred, prob_true, "o-", ms=5, lw=1.5,
+            label=f"{label} (mean score {p.mean():.3f}, ECE {ece:.3f})")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("mean predicted probability (per bin)")
+    ax.set_ylabel("share of positives (per bin)")
+    ax.set_title(f"Reliability diagram ({n_bins} {strategy} bins)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
 def _image_tensor(images: Any) -> torch.Tensor:
     x = getattr(images, "images", images)
     if isinstance(x, np.ndarray):
@@ -402,3 +468,54 @@ def plot_samples(
         dataset = ImageDataset(x.clamp(0, 1).contiguous(), torch.zeros(x.shape[0], dtype=torch.int64), [""],
                                name="images")
     return show_samples(dataset, n, ax=ax, indices=indices, ncols=ncols)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def plot_lr_sensitivity(results: Any, regime: str = "small", *, ax: Sequence[Axes] | None = None) -> Figure:
+    """Accuracy against learning rate, one line per recipe: how much does each recipe care about its rate?
+
+    ``results`` is the dict in ``benchmarks/results/transfer.json`` (or its path). Left: validation accuracy
+    (what the rate was chosen on; the ring marks the choice); right: out-of-distribution test accuracy at the
+    same rates. Each point is the mean over the file's tuning seeds.
+
+    Examples
+    --------
+    >>> grid = [{"lr": lr, "val_accuracy": a, "ood_accuracy": a - 0.1} for lr, a in [(1e-3, 0.8), (1e-2, 0.9)]]
+    >>> res = {"regimes": {"small": {"recipes": {"full": {"grid": grid, "chosen_lr": 1e-2}}}}}
+    >>> [a.get_xscale() for a in plot_lr_sensitivity(res).axes]
+    ['log', 'log']
+    """
+    if isinstance(results, (str, bytes)) or hasattr(results, "read_text"):
+        import json
+        from pathlib import Path
+
+        results = json.loads(Path(results).read_text())
+    if not isinstance(results, dict) or "regimes" not in results:
+        raise TypeError("results must be the dict of benchmarks/results/transfer.json (or its path).")
+    if regime not in results["regimes"]:
+        raise ValueError(f"Unknown regime {regime!r}; the file has {', '.join(results['regimes'])}.")
+    recipes = {k: v for k, v in results["regimes"][regime]["recipes"].items() if v.get("grid")}
+    if ax is None:
+        fig = Figure(figsize=(9, 3.4), layout="constrained")
+        axes = list(fig.subplots(1, 2, sharey=True))
+    else:
+        axes = list(ax)
+        if len(axes) != 2 or not all(isinstance(a, Axes) for a in axes):
+            raise TypeError("ax must be a pair of matplotlib Axes (validation, out-of-distribution) or None.")
+        fig = axes[0].figure
+    for a, key, title in zip(axes, ("val_accuracy", "ood_accuracy"),
+                             ("validation accuracy (used to choose)", "out-of-distribution test accuracy"), strict=True):
+        for name, rec in recipes.items():
+            lrs = [p["lr"] for p in rec["grid"]]
+            accs = [p[key] for p in rec["grid"]]
+            (line,) = a.plot(lrs, accs, marker="o", ms=4, label=name)
+            chosen = [p[key] for p in rec["grid"] if p["lr"] == rec.get("chosen_lr")]
+            if chosen:
+                a.plot([rec["chosen_lr"]], chosen, marker="o", ms=11, mfc="none", color=line.get_color())
+        a.set_xscale("log")
+        a.set_xlabel("learning rate (head's; AdamW)")
+        a.set_title(title, fontsize=10)
+        a.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend(fontsize=8)
+    return fig

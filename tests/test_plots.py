@@ -143,6 +143,47 @@ def test_precision_recall_curve_and_operating_point() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("strategy", ["uniform", "quantile"])
+def test_reliability_diagram_shows_sklearns_calibration_curve(strategy, tmp_path) -> None:
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(2)
+    y = (rng.random(400) < 0.1).astype(int)
+    p = np.clip(rng.beta(1 + 3 * y, 6), 0, 1)
+    fig = plots.plot_reliability(y, p, n_bins=8, strategy=strategy, label="balanced")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "mean predicted probability (per bin)"
+    assert ax.get_ylabel() == "share of positives (per bin)"
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=8, strategy=strategy)
+    curve = next(ln for ln in ax.get_lines() if ln.get_label().startswith("balanced"))
+    np.testing.assert_allclose(curve.get_xdata(), prob_pred)
+    np.testing.assert_allclose(curve.get_ydata(), prob_true)
+    assert f"mean score {p.mean():.3f}" in curve.get_label()
+    counts = np.bincount(np.searchsorted((np.percentile(p, np.linspace(0, 100, 9)) if strategy == "quantile"
+                                          else np.linspace(0, 1, 9))[1:-1], p), minlength=8)
+    ece = np.sum(counts[counts > 0] * np.abs(prob_true - prob_pred)) / len(y)
+    assert f"ECE {ece:.3f}" in curve.get_label()
+    rate = next(ln for ln in ax.get_lines() if ln.get_label().startswith("share of positives"))
+    assert rate.get_ydata()[0] == pytest.approx(y.mean())
+    # a second model into the same Axes: one more curve, the diagonal and the base rate drawn once
+    assert plots.plot_reliability(y, p ** 2, n_bins=8, strategy=strategy, label="other", ax=ax) is fig
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert labels.count("perfectly calibrated") == 1 and sum(lb.startswith("share of") for lb in labels) == 1
+    assert sum(lb.startswith(("balanced", "other")) for lb in labels) == 2
+    fig.savefig(tmp_path / "reliability.png")
+
+
+def test_reliability_diagram_refuses_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        plots.plot_reliability([0, 1, 0], [0.2, 1.4, 0.1])
+    with pytest.raises(ValueError, match="strategy"):
+        plots.plot_reliability([0, 1, 0], [0.2, 0.4, 0.1], strategy="equal")
+    with pytest.raises(TypeError, match="Axes"):
+        plots.plot_reliability([0, 1, 0], [0.2, 0.4, 0.1], ax="left")
+
+
+# ---------------------------------------------------------------------------------------------------------------
 def test_worst_mistakes_are_the_highest_losses() -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(30, 3, 16, 16, generator=g)

@@ -12,10 +12,12 @@ torch tensors; scalar results are Python floats, tables are numpy arrays.
 
 Modules: ``confusion`` (the confusion matrix and label counting), ``classification`` (accuracy,
 precision, recall, F-scores), ``report`` (``classification_report``), ``ranking`` (curves and areas
-over all thresholds) and ``threshold`` (choosing a threshold on probabilities).
+over all thresholds), ``threshold`` (choosing a threshold on probabilities) and ``calibration`` (do the
+probabilities mean what they say; undoing a rebalanced training prior).
 """
 
 from ._checks import UndefinedMetricWarning
+from .calibration import calibration_curve, expected_calibration_error, prior_correction
 from .classification import (
     accuracy_score,
     f1_score,
@@ -34,14 +36,17 @@ __all__ = [
     "accuracy_score",
     "average_precision_score",
     "best_f1_threshold",
+    "calibration_curve",
     "classification_report",
     "confusion_matrix",
+    "expected_calibration_error",
     "f1_score",
     "fbeta_score",
     "metrics_at_threshold",
     "precision_recall_curve",
     "precision_recall_fscore_support",
     "precision_score",
+    "prior_correction",
     "recall_score",
     "roc_auc_score",
     "roc_curve",
