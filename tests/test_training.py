@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -184,3 +185,94 @@ def test_weight_decay_reaches_the_optimizer():
     x, y = _toy(n=8)
     fit(model, (x, y), epochs=1, lr=1e-9, weight_decay=1e6, scheduler=None, progress=False, batch_size=8)
     assert torch.allclose(model.fc.weight, w0 * (1 - 1e-9 * 1e6), atol=1e-6)
+
+
+def test_history_records_what_each_fit_call_trained():
+    model = replace_head(freeze(course_cnn(width=8)), 3)
+    head_values = sum(p.numel() for p in model.fc.parameters())
+    h1 = fit(model, _toy(), epochs=1, lr=1e-2, stage="head", progress=False)
+    unfreeze(model)
+    h2 = fit(model, _toy(), epochs=1, lr=1e-3, lr_mult=10, stage="body", progress=False)
+    both = h1 + h2
+    assert both.calls == [
+        {"stage": "head", "trainable": head_values, "head_lr": 1e-2, "body_lr": None},
+        {"stage": "body", "trainable": count_trainable_params(model), "head_lr": 1e-3, "body_lr": pytest.approx(1e-4)},
+    ]
+    assert both.stage("body").calls == both.calls[1:] and h1.calls == both.calls[:1]
+
+
+# ------------------------------------------------------------------------------------------ recipes (lesson 3)
+def _record_optimizers(monkeypatch):
+    """Record, for every optimizer fit builds, {group name: (lr, number of parameter values)}."""
+    from course_lib.training import engine
+
+    seen, make = [], engine._make_optimizer
+
+    def spy(groups, name):
+        seen.append({g["name"]: (g["lr"], sum(p.numel() for p in g["params"])) for g in groups})
+        return make(groups, name)
+
+    monkeypatch.setattr(engine, "_make_optimizer", spy)
+    return seen
+
+
+def test_every_tuned_recipe_gets_the_same_epoch_budget_and_grid():
+    from course_lib.training.recipes import EPOCH_BUDGET, LR_GRID, RECIPES, SETTINGS, TUNED_RECIPES
+
+    assert set(SETTINGS) == set(RECIPES) and set(TUNED_RECIPES) <= set(RECIPES)
+    for name in RECIPES:
+        s = SETTINGS[name]
+        assert s["epochs"] + s.get("head_epochs", 0) == EPOCH_BUDGET, name
+        if name in TUNED_RECIPES:
+            assert s["lr"] in LR_GRID, f"{name}: its lr must be a point of the grid it was tuned on"
+    assert SETTINGS["too_high_lr"]["lr"] >= 10 * max(LR_GRID)
+
+
+@pytest.mark.parametrize("recipe", ["scratch", "head_only", "full", "full_disc", "two_stage", "too_high_lr"])
+def test_each_recipe_trains_what_it_says_at_the_rates_it_says(recipe, monkeypatch):
+    from course_lib.data import shapes_target
+    from course_lib.training.recipes import run_recipe
+
+    tiny = shapes_target("train", n_per_class=2)
+    seen = _record_optimizers(monkeypatch)
+    kw = {"head_epochs": 1, "epochs": 1} if recipe == "two_stage" else {"epochs": 1}
+    r = run_recipe(recipe, tiny, tiny, tiny, lr=1e-3, **kw)
+    assert {"recipe", "seed", "test_accuracy", "test_f1", "diverged", "history", "model"} <= set(r)
+    n_all = sum(p.numel() for p in r["model"].parameters())
+    n_head = sum(p.numel() for p in r["model"].fc.parameters())
+    if recipe == "head_only":
+        assert seen == [{"head": (1e-3, n_head)}]
+    elif recipe == "full_disc":   # discriminative rates from step one: head 10x the body, everything trainable
+        assert seen == [{"body": (pytest.approx(1e-4), n_all - n_head), "head": (1e-3, n_head)}]
+    elif recipe == "two_stage":   # linear probe, then everything at 10x lower (body 10x lower still)
+        assert seen == [{"head": (1e-3, n_head)},
+                        {"body": (pytest.approx(1e-5), n_all - n_head), "head": (pytest.approx(1e-4), n_head)}]
+    else:                         # scratch, full, too_high_lr: one rate for every layer
+        assert seen == [{"body": (1e-3, n_all - n_head), "head": (1e-3, n_head)}]
+
+
+def test_backbone_features_are_what_the_head_receives():
+    from course_lib.training.recipes import backbone_features
+
+    torch.manual_seed(0)
+    model = course_cnn(width=8, num_classes=3).train()
+    x, _ = _toy(n=10)
+    feats = backbone_features(model, x, batch_size=4)
+    assert model.training, "the model's mode is restored"
+    model.eval()
+    with torch.no_grad():
+        assert torch.allclose(model.fc(feats), model(x), atol=1e-5)
+
+
+def test_mean_interval_matches_scipy():
+    from scipy import stats
+
+    from course_lib.training.recipes import mean_interval
+
+    v = [0.91, 0.93, 0.88, 0.95, 0.90]
+    m, lo, hi = mean_interval(v)
+    want = stats.t.interval(0.95, len(v) - 1, loc=np.mean(v), scale=stats.sem(v))
+    assert m == pytest.approx(np.mean(v)) and (lo, hi) == pytest.approx(want)
+    assert mean_interval([0.5])[0] == 0.5 and math.isnan(mean_interval([0.5])[1])
+    with pytest.raises(ValueError):
+        mean_interval([])

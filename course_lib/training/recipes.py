@@ -1,36 +1,52 @@
-"""Five ways to train for a new task, side by side: the experiment behind lesson 3's transfer table.
+"""Ways to train for a new task, compared fairly: the experiment behind lesson 3's transfer table.
 
 * ``scratch``      - random initialisation, every layer trained (what pre-training saves you from);
-* ``head_only``    - pre-trained backbone frozen, only a new head trained (fast: features are cached);
-* ``full``         - pre-trained, new head, every layer trained at once at a moderate learning rate;
-* ``two_stage``    - the recipe: train the new head first, then unfreeze and fine-tune with a low learning rate;
-* ``too_high_lr``  - full fine-tuning with a learning rate far too high: the pre-trained features are wrecked.
+* ``head_only``    - pre-trained backbone frozen, only a new head trained (a linear probe; features are cached);
+* ``full``         - pre-trained, new (random) head, every layer trained at once at one learning rate;
+* ``full_disc``    - the same with discriminative learning rates from step one: the head at ``lr``, the body 10x
+  lower (as in d2l's fine-tuning chapter);
+* ``two_stage``    - linear probe, then fine-tune (LP-FT): train the new head first, then unfreeze everything and
+  fine-tune at a 10x lower rate (the body 10x lower still);
+* ``too_high_lr``  - full fine-tuning with a learning rate far too high: the demonstration of what goes wrong.
+
+A fair comparison gives every tuned recipe the same budget: the same epochs (:data:`EPOCH_BUDGET`, split 15 + 15
+for ``two_stage``) and the same learning-rate grid (:data:`LR_GRID`, the one number each recipe tunes), the winner
+chosen on the validation split only (``benchmarks/transfer.py`` does it and writes
+``benchmarks/results/transfer.json``). :data:`SETTINGS` holds the winners for the lesson's data (20 images/class).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from typing import Any
 
 import torch
 
-from ..models import course_cnn, freeze, replace_head, unfreeze
+from ..models import course_cnn, freeze, get_head, replace_head, unfreeze
 from .engine import fine_tune, fit
 from .predict import evaluate
 
-__all__ = ["RECIPES", "run_recipe", "compare_recipes", "recipes_table"]
+__all__ = ["RECIPES", "TUNED_RECIPES", "LR_GRID", "EPOCH_BUDGET", "SETTINGS", "run_recipe", "compare_recipes",
+           "recipes_table", "backbone_features", "mean_interval"]
 
-RECIPES = ("scratch", "head_only", "full", "two_stage", "too_high_lr")
+RECIPES = ("scratch", "head_only", "full", "full_disc", "two_stage", "too_high_lr")
+TUNED_RECIPES = ("scratch", "head_only", "full", "full_disc", "two_stage")  # too_high_lr is a fixed demonstration
+#: The learning rates every tuned recipe tries (``lr``: the head's rate; see each recipe for the body's).
+LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+#: Epochs every recipe trains for (two_stage: head_epochs + epochs).
+EPOCH_BUDGET = 30
 
-# Settings tuned on the validation split of shapes_target (never on its test split).
+# lr: the value LR_GRID chose on the validation split (20 images/class; benchmarks/results/transfer.json).
 SETTINGS: dict[str, dict[str, Any]] = {
-    "scratch": {"epochs": 40, "lr": 3e-3, "augment": True},
-    "head_only": {"epochs": 40, "lr": 1e-2},
-    "full": {"epochs": 20, "lr": 1e-3, "augment": True},
-    "two_stage": {"head_epochs": 20, "epochs": 15, "lr": 1e-2, "lr_mult": 10.0, "body_lr_scale": 0.1,
+    "scratch": {"epochs": 30, "lr": 1e-2, "augment": True},
+    "head_only": {"epochs": 30, "lr": 3e-2},
+    "full": {"epochs": 30, "lr": 3e-4, "augment": True},
+    "full_disc": {"epochs": 30, "lr": 3e-3, "lr_mult": 10.0, "augment": True},
+    "two_stage": {"head_epochs": 15, "epochs": 15, "lr": 1e-2, "lr_mult": 10.0, "body_lr_scale": 0.1,
                   "augment": True},
-    "too_high_lr": {"epochs": 20, "lr": 0.1, "augment": True},
+    "too_high_lr": {"epochs": 30, "lr": 0.1, "augment": True},
 }
 
 
@@ -45,7 +61,16 @@ def run_recipe(recipe: str, train: Any, val: Any, test: Any, *, seed: int = 0, w
                progress: bool | None = False, **overrides: Any) -> dict[str, Any]:
     """Train one recipe on ``train`` (validating on ``val``) and score it on ``test``.
 
-    Returns a dict: recipe, seed, test_accuracy, test_f1, seconds, trainable_params, history, model.
+    ``overrides`` replace entries of ``SETTINGS[recipe]`` (e.g. ``lr=3e-3`` or ``epochs=2``).
+    Returns a dict: recipe, seed, test_accuracy, test_f1, seconds, trainable_params, diverged, history, model.
+
+    Examples
+    --------
+    >>> from course_lib.data import shapes_target
+    >>> tiny = shapes_target("train", n_per_class=2)
+    >>> r = run_recipe("head_only", tiny, tiny, tiny, epochs=1)
+    >>> sorted(k for k in r if k not in ("history", "model"))
+    ['diverged', 'recipe', 'seconds', 'seed', 'test_accuracy', 'test_f1', 'trainable_params']
     """
     if recipe not in SETTINGS:
         raise ValueError(f"Unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}.")
@@ -70,7 +95,7 @@ def run_recipe(recipe: str, train: Any, val: Any, test: Any, *, seed: int = 0, w
 def compare_recipes(train: Any, val: Any, test: Any, *, recipes: tuple[str, ...] = RECIPES,
                     seeds: tuple[int, ...] = (0,), weights: Any = "DEFAULT", progress: bool | None = False
                     ) -> list[dict[str, Any]]:
-    """Run every recipe for every seed; returns the list of :func:`run_recipe` results (without models)."""
+    """Run every recipe for every seed at its :data:`SETTINGS`; the :func:`run_recipe` results without models."""
     out = []
     for recipe in recipes:
         for seed in seeds:
@@ -80,13 +105,59 @@ def compare_recipes(train: Any, val: Any, test: Any, *, recipes: tuple[str, ...]
     return out
 
 
+@torch.no_grad()
+def backbone_features(model: torch.nn.Module, images: Any, *, batch_size: int = 256) -> torch.Tensor:
+    """What the model's head receives for each image (the backbone's features), one row per image.
+
+    Examples
+    --------
+    >>> backbone_features(course_cnn(weights=None), torch.rand(3, 3, 32, 32)).shape
+    torch.Size([3, 96])
+    """
+    x = images.images if hasattr(images, "images") else torch.as_tensor(images)
+    _, head = get_head(model)
+    out: list[torch.Tensor] = []
+    grab = head.register_forward_pre_hook(lambda m, inp: out.append(inp[0].detach().float().flatten(1).cpu()))
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        for i in range(0, len(x), batch_size):
+            model(x[i:i + batch_size].to(device))
+    finally:
+        grab.remove()
+        model.train(was_training)
+    return torch.cat(out)
+
+
+def mean_interval(values: Any, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of per-seed results and its t-interval: ``(mean, low, high)``; one value gives ``(v, nan, nan)``.
+
+    Examples
+    --------
+    >>> [round(v, 3) for v in mean_interval([0.90, 0.92, 0.94])]
+    [0.92, 0.87, 0.97]
+    """
+    from scipy import stats
+
+    v = [float(a) for a in values]
+    if not v:
+        raise ValueError("mean_interval needs at least one value.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}.")
+    m = statistics.fmean(v)
+    if len(v) < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(v) - 1)) * statistics.stdev(v) / math.sqrt(len(v))
+    return m, m - half, m + half
+
+
 def recipes_table(results: list[dict[str, Any]]) -> str:
-    """Markdown table: test accuracy mean +/- std over seeds and median seconds per run, per recipe."""
-    lines = ["| recipe | test accuracy (mean ± std) | seeds | median s/run |", "|---|---|---|---|"]
+    """Markdown table: test accuracy mean (95 % t-interval over seeds) and median seconds per run, per recipe."""
+    lines = ["| recipe | test accuracy: mean [95 % interval] | seeds | median s/run |", "|---|---|---|---|"]
     for recipe in dict.fromkeys(r["recipe"] for r in results):
         rs = [r for r in results if r["recipe"] == recipe]
-        acc = [r["test_accuracy"] for r in rs]
-        sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
-        lines.append(f"| {recipe} | {statistics.mean(acc):.3f} ± {sd:.3f} | {len(rs)} | "
-                     f"{statistics.median(r['seconds'] for r in rs):.1f} |")
+        m, lo, hi = mean_interval([r["test_accuracy"] for r in rs])
+        ci = f" [{lo:.3f}, {hi:.3f}]" if len(rs) > 1 else ""
+        lines.append(f"| {recipe} | {m:.3f}{ci} | {len(rs)} | {statistics.median(r['seconds'] for r in rs):.1f} |")
     return "\n".join(lines)
