@@ -30,6 +30,9 @@ class History:
     diverged: bool = False
     message: str = ""
     stalled: bool = False  #: the run ended with its balanced training accuracy close to chance
+    #: one dict per ``fit`` call, as it started: ``stage``, ``trainable`` (trainable values), ``head_lr`` and
+    #: ``body_lr`` (highest learning rate of the head's / the body's parameter groups; None when nothing trains there)
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
     def append(self, **record: Any) -> None:
         missing = set(COLUMNS) - set(record)
@@ -59,7 +62,8 @@ class History:
 
     def stage(self, name: str) -> History:
         """The records of one stage only."""
-        return History([r for r in self.records if r["stage"] == name])
+        return History([r for r in self.records if r["stage"] == name],
+                       calls=[dict(c) for c in self.calls if c["stage"] == name])
 
     def __add__(self, other: History) -> History:
         """Concatenate two runs (e.g. the head stage and the body stage); epochs renumbered to continue."""
@@ -67,7 +71,8 @@ class History:
         recs = self.records + [{**r, "epoch": r["epoch"] + offset} for r in other.records]
         best = other.best_epoch + offset if other.best_epoch is not None else self.best_epoch
         return History(recs, best, self.stopped_early or other.stopped_early, self.diverged or other.diverged,
-                       " ".join(m for m in (self.message, other.message) if m), self.stalled or other.stalled)
+                       " ".join(m for m in (self.message, other.message) if m), self.stalled or other.stalled,
+                       [dict(c) for c in self.calls + other.calls])
 
     def final(self, column: str = "val_acc") -> Any:
         """The last recorded value of a column (``None`` when empty)."""
