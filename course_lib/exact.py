@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["same", "of_type", "describe"]
+__all__ = ["same", "of_type", "describe", "int_array", "uses"]
 
 _LEAVES = (str, int, float, bool, type(None))
 _CONTAINERS = (tuple, list, dict)
@@ -152,3 +152,105 @@ def same(got: Any, want: Any, message: str, *, rel_tol: float = 1e-9, abs_tol: f
         raise AssertionError(f"{message}: {why}")
     if not _equal(got, want, rel_tol, abs_tol):
         raise AssertionError(message)
+
+
+def int_array(got: Any, message: str, shape: tuple[int, ...] | None = None) -> Any:
+    """Assert that ``got`` is exactly a ``numpy.ndarray`` (no subclass) of integers, of ``shape`` if given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> int_array(np.zeros((2, 2), dtype=int), "a confusion matrix", (2, 2)).shape
+    (2, 2)
+    >>> int_array([[1, 0], [0, 1]], "a confusion matrix")
+    Traceback (most recent call last):
+    ...
+    AssertionError: a confusion matrix: expected numpy.ndarray, got list of 2 (list, list)
+    """
+    import numpy as np
+
+    if _type(got) is not np.ndarray:
+        raise AssertionError(f"{message}: expected numpy.ndarray, got {describe(got)}")
+    if got.dtype.kind not in "iu":
+        raise AssertionError(f"{message}: expected an integer array, got dtype {got.dtype}")
+    if shape is not None and tuple(got.shape) != tuple(shape):
+        raise AssertionError(f"{message}: expected shape {tuple(shape)}, got {tuple(got.shape)}")
+    return got
+
+
+def _references(code: Any, scope: dict, closure: dict, seen: set) -> list[tuple[str, Any]]:
+    """(name, object or None) for every global, closure, attribute-of-a-module and method name the code loads."""
+    import builtins
+    import dis
+    import sys
+    import types
+
+    if id(code) in seen:
+        return []
+    seen.add(id(code))
+    missing = object()
+    found: list[tuple[str, Any]] = []
+    last: Any = missing
+    imported: Any = missing
+    for ins in dis.get_instructions(code):
+        name = ins.argval if _type(ins.argval) is str else None
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            last = scope.get(name, getattr(builtins, name, missing))
+            found.append((name, None if last is missing else last))
+        elif ins.opname in ("LOAD_DEREF", "LOAD_CLOSURE") and name in closure:
+            last = closure[name]
+            found.append((name, last))
+        elif ins.opname == "IMPORT_NAME":
+            imported = last = sys.modules.get(name, missing)
+            found.append((name, None if last is missing else last))
+        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM"):
+            owner = imported if ins.opname == "IMPORT_FROM" else last
+            value = getattr(owner, name, missing) if _isinstance(owner, types.ModuleType) else missing
+            found.append((name, None if value is missing else value))
+            last = value
+        else:
+            last = missing
+    for const in code.co_consts:
+        if hasattr(const, "co_code"):
+            found += _references(const, scope, closure, seen)
+    return found
+
+
+def uses(fn: Any, *forbidden: Any, depth: int = 3) -> list[str]:
+    """Names in ``fn``'s code (and in the functions it calls from its own module) that reach ``forbidden``.
+
+    Each forbidden item is a name (``"confusion_matrix"``: any global, attribute or import of that name) or an object
+    (the library function itself, caught under any alias, as a global or as ``module.attribute``). Test cells use it
+    to check a task's "do not call X".
+
+    Examples
+    --------
+    >>> import math
+    >>> def root(x):
+    ...     return math.sqrt(x)
+    >>> uses(root, "sqrt"), uses(root, math.sqrt), uses(root, math.floor)
+    (['sqrt'], ['sqrt'], [])
+    """
+    bad_names = {f for f in forbidden if _type(f) is str}
+    bad_ids = {id(f) for f in forbidden if _type(f) is not str}
+    found: set[str] = set()
+    todo, seen_fns, seen_code = [(fn, 0)], set(), set()
+    while todo:
+        f, level = todo.pop()
+        code = getattr(f, "__code__", None)
+        if code is None or id(f) in seen_fns:
+            continue
+        seen_fns.add(id(f))
+        scope = getattr(f, "__globals__", {})
+        closure = {}
+        for name, cell in _zip(code.co_freevars, f.__closure__ or ()):
+            try:
+                closure[name] = cell.cell_contents
+            except ValueError:
+                continue
+        for name, value in _references(code, scope, closure, seen_code):
+            if name in bad_names or (value is not None and id(value) in bad_ids):
+                found.add(name)
+            elif level < depth and hasattr(value, "__code__") and getattr(value, "__globals__", None) is scope:
+                todo.append((value, level + 1))
+    return _sorted(found)

@@ -320,7 +320,7 @@ class SafeExecute(Execute):
         config=True)
     guard_modules = List(Unicode(), ["builtins", "math", "operator", "cmath", "statistics", "numpy",
                                      "numpy.testing", "torch", "torch.testing", "torch.nn.functional",
-                                     "course_lib.exact"],
+                                     "torch.nn.modules.module", "torch.nn.parameter", "course_lib.exact"],
                          help="Modules imported and pinned before any notebook cell runs.").tag(config=True)
     guard_prefixes = List(Unicode(), ["course_lib"], help="Module prefixes pinned when first imported.").tag(
         config=True)
