@@ -78,6 +78,44 @@ ETC_READ_ONLY = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtim
 ENV_PASSTHROUGH = ("NBGRADER_EXECUTION", "MPLBACKEND", "PYTHONHASHSEED", "TZ", "LANG", "LC_ALL",
                    "COURSE_LIB_QUIET", "PYDEVD_DISABLE_FILE_VALIDATION")
 SANDBOX_UID = 65534
+#: Grading as root, each sandboxed kernel runs under its own unprivileged uid, ``DROP_UID_BASE + launcher pid``, so
+#: that ``RLIMIT_NPROC`` (from which the kernel exempts root) caps what it may start (no uid is shared by two kernels).
+DROP_UID_BASE = 2_000_000_000
+
+# Run as root inside the sandbox (bubblewrap without a user namespace), before anything graded: give the private
+# folders to the kernel's uid, drop to it for good, then start the kernel. argv: uid, kernel command...
+_DROP = """
+import os, sys
+uid = int(sys.argv[1])
+# bubblewrap run by root creates the parents of its mount points with mode 0700: open them (they hold nothing)
+with open('/proc/self/mountinfo') as f:
+    points = [line.split()[4] for line in f]
+for point in points:
+    parent = os.path.dirname(point)
+    while parent not in ('/', '') and not parent.startswith('/tmp'):
+        try:
+            os.chmod(parent, 0o755)
+        except OSError:
+            pass
+        parent = os.path.dirname(parent)
+os.chmod('/tmp', 0o1777)
+for root, dirs, files in os.walk('/tmp'):
+    try:
+        os.chown(root, uid, uid)
+    except OSError:
+        pass
+os.chmod('/dev/shm', 0o1777)
+try:
+    os.chown('.', uid, uid)  # the working folder (a private one when the real one was refused)
+except OSError:
+    pass
+os.setgroups([])
+os.setgid(uid)
+os.setuid(uid)
+if os.getuid() != uid or os.geteuid() != uid or os.getegid() != uid:
+    sys.exit('grading sandbox: could not drop to uid %d' % uid)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
 
 
 def _warn(message: str) -> None:
@@ -103,8 +141,9 @@ class Limits:
     threads : int or None
         Value for ``OMP_NUM_THREADS`` and friends (``None``: leave the library defaults).
     processes : int
-        Extra processes the kernel may start (``RLIMIT_NPROC`` on top of the user's current count). Not applied
-        when grading as root, whom the kernel exempts; the PID namespace still kills them all with the kernel.
+        Processes and threads the kernel may start (``RLIMIT_NPROC``, which counts tasks). Graded by a normal
+        user, on top of that user's current count; graded by root (whom the kernel exempts), the sandboxed kernel
+        runs under a dedicated unprivileged uid with exactly this cap. A fork bomb stops there.
 
     Examples
     --------
@@ -117,7 +156,7 @@ class Limits:
     file_mb: int = 512
     tmp_mb: int = 1024
     threads: int | None = None
-    processes: int = 512
+    processes: int = 256
 
     def __post_init__(self) -> None:
         for name in ("memory_mb", "cpu_seconds", "file_mb", "tmp_mb", "processes"):
@@ -149,29 +188,38 @@ class Limits:
 
         return cls(memory_mb=read("GRADER_MEMORY_MB", cls.memory_mb), cpu_seconds=read("GRADER_CPU_SECONDS", cls.cpu_seconds),
                    file_mb=read("GRADER_FILE_MB", cls.file_mb), tmp_mb=read("GRADER_TMP_MB", cls.tmp_mb),
-                   threads=read("GRADER_THREADS", None))
+                   threads=read("GRADER_THREADS", None), processes=read("GRADER_PROCESSES", cls.processes))
 
-    def apply(self) -> None:
-        """Set the limits on the current process (its children inherit them)."""
+    def apply(self, uid: int | None = None) -> None:
+        """Set the limits on the current process (its children inherit them).
+
+        ``uid``: the unprivileged uid the kernel will run under (grading as root); ``RLIMIT_NPROC`` then counts its
+        tasks, not root's.
+        """
         mib = 1024 * 1024
         _setrlimit(resource.RLIMIT_DATA, self.memory_mb * mib)
         _setrlimit(resource.RLIMIT_AS, (self.memory_mb + 8192) * mib)
         _setrlimit(resource.RLIMIT_CPU, self.cpu_seconds, hard=self.cpu_seconds + 10)
         _setrlimit(resource.RLIMIT_FSIZE, self.file_mb * mib)
         _setrlimit(resource.RLIMIT_CORE, 0)
-        if os.getuid() != 0:  # RLIMIT_NPROC counts every process of the real uid, and root is exempt from it
+        if uid is not None:
+            _setrlimit(resource.RLIMIT_NPROC, _processes_of(uid) + self.processes)
+        elif os.getuid() != 0:  # RLIMIT_NPROC counts every task of the real uid, and root is exempt from it
             _setrlimit(resource.RLIMIT_NPROC, _processes_of(os.getuid()) + self.processes)
 
 
 def _processes_of(uid: int) -> int:
+    """Tasks (processes and their threads: what RLIMIT_NPROC counts) whose real uid is ``uid``."""
     count = 0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
                 with open(f"/proc/{entry.name}/status") as f:
-                    count += any(line.startswith("Uid:") and line.split()[1] == str(uid) for line in f)
+                    fields = dict(line.split(":", 1) for line in f if ":" in line)
             except OSError:
                 continue
+            if fields.get("Uid", "").split()[:1] == [str(uid)]:
+                count += int(fields.get("Threads", "1").strip() or 1)
     return count
 
 
@@ -310,7 +358,7 @@ def _seeded_cache_binds(inside: str, outside: Path) -> list[str]:
 
 def bwrap_command(argv: Sequence[str], *, workdir: str, sockets_dir: str, limits: Limits,
                   env: Mapping[str, str] | None = None, network: bool = False,
-                  extra_read_only: Sequence[str] = ()) -> list[str]:
+                  extra_read_only: Sequence[str] = (), drop_uid: int | None = None) -> list[str]:
     """The bubblewrap command line that runs ``argv`` inside the grading sandbox.
 
     Parameters
@@ -329,6 +377,9 @@ def bwrap_command(argv: Sequence[str], *, workdir: str, sockets_dir: str, limits
         Keep the host network (only for TCP kernels started outside nbgrader; nbgrader uses ipc).
     extra_read_only : sequence of str
         More host paths to expose read-only.
+    drop_uid : int, optional
+        Grading as root: no user namespace (root's would keep the kernel exempt from ``RLIMIT_NPROC``); instead a
+        tiny step inside the sandbox drops to this unprivileged uid for good before the kernel starts.
 
     Examples
     --------
@@ -338,7 +389,8 @@ def bwrap_command(argv: Sequence[str], *, workdir: str, sockets_dir: str, limits
     """
     env = os.environ if env is None else env
     bwrap = shutil.which("bwrap") or "bwrap"
-    cmd = [bwrap, "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--unshare-ipc",
+    user = [] if drop_uid is not None else ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+    cmd = [bwrap, *user, "--unshare-ipc",
            "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "grader",
            "--die-with-parent", "--new-session", "--clearenv"]
     if not network:
@@ -383,10 +435,12 @@ def bwrap_command(argv: Sequence[str], *, workdir: str, sockets_dir: str, limits
             variables[key] = str(limits.threads)
     for key, value in variables.items():
         cmd += ["--setenv", key, value]
+    if drop_uid is not None:
+        return cmd + ["--", sys.executable, "-I", "-S", "-c", _DROP, str(drop_uid), *argv]
     return cmd + ["--", *argv]
 
 
-def _prepare_sockets(connection_file: str) -> tuple[str, str, dict]:
+def _prepare_sockets(connection_file: str, uid: int = SANDBOX_UID) -> tuple[str, str, dict]:
     """Private socket folder + rewritten connection file; link the paths the client expects to the real sockets."""
     with open(connection_file) as f:
         info = json.load(f)
@@ -408,9 +462,9 @@ def _prepare_sockets(connection_file: str) -> tuple[str, str, dict]:
             os.remove(outside)
         os.symlink(os.path.join(private, f"k-{port}"), outside)
     with open(os.path.join(private, "passwd"), "w") as f:
-        f.write(f"student:x:{SANDBOX_UID}:{SANDBOX_UID}:student:/tmp/home:/bin/false\n")
+        f.write(f"student:x:{uid}:{uid}:student:/tmp/home:/bin/false\n")
     with open(os.path.join(private, "group"), "w") as f:
-        f.write(f"student:x:{SANDBOX_UID}:\n")
+        f.write(f"student:x:{uid}:\n")
     return private, "/run/kernel/connection.json", info
 
 
@@ -437,22 +491,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         if limits.threads:
             env.update({k: str(limits.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
         os.execve(sys.executable, [*kernel, "-f", args.connection_file, *rest], env)
+    # as root: a dedicated unprivileged uid, so that RLIMIT_NPROC binds (it never binds root, and a user namespace
+    # created by root still counts as root)
+    drop_uid = DROP_UID_BASE + os.getpid() if os.geteuid() == 0 else None
+    uid_inside = SANDBOX_UID if drop_uid is None else drop_uid
     network = transport != "ipc"
     if network:
         _warn("grading sandbox: this kernel was started with the TCP transport, so it keeps the network. nbgrader "
               "uses ipc with this course's nbgrader_config.py (c.KernelManager.transport = 'ipc').")
         private = tempfile.mkdtemp(prefix="grader-kernel-")
-        for name, line in (("passwd", f"student:x:{SANDBOX_UID}:{SANDBOX_UID}::/tmp/home:/bin/false\n"),
-                           ("group", f"student:x:{SANDBOX_UID}:\n")):
+        for name, line in (("passwd", f"student:x:{uid_inside}:{uid_inside}::/tmp/home:/bin/false\n"),
+                           ("group", f"student:x:{uid_inside}:\n")):
             Path(private, name).write_text(line)
         shutil.copy(args.connection_file, os.path.join(private, "connection.json"))
         inner_file = "/run/kernel/connection.json"
     else:
-        private, inner_file, _ = _prepare_sockets(args.connection_file)
+        private, inner_file, _ = _prepare_sockets(args.connection_file, uid_inside)
     extra = [p for p in os.environ.get("GRADER_EXTRA_RO", "").split(os.pathsep) if p]
     cmd = bwrap_command([*kernel, "-f", inner_file, *rest], workdir=os.getcwd(), sockets_dir=private,
-                        limits=limits, network=network, extra_read_only=extra)
-    limits.apply()
+                        limits=limits, network=network, extra_read_only=extra, drop_uid=drop_uid)
+    if drop_uid is not None:  # the kernel's uid creates its sockets and writes its working folder
+        os.chown(private, drop_uid, drop_uid)
+        if "--dir" not in cmd[cmd.index("--chdir") - 2:cmd.index("--chdir")]:
+            os.chown(os.getcwd(), drop_uid, drop_uid)
+    limits.apply(uid=drop_uid)
     os.execv(cmd[0], cmd)
 
 

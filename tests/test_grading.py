@@ -344,6 +344,7 @@ def test_sandboxed_kernel_is_isolated_and_limited(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(sandbox.KERNELS_DIR))
     monkeypatch.setenv("GRADER_MEMORY_MB", "1536")
     monkeypatch.setenv("GRADER_CPU_SECONDS", "321")
+    monkeypatch.setenv("GRADER_PROCESSES", "96")
     work = tmp_path / "work"
     work.mkdir()
     outside = tmp_path / "outside.txt"
@@ -380,6 +381,16 @@ def test_sandboxed_kernel_is_isolated_and_limited(tmp_path, monkeypatch):
                 out["net"] = "connected"
             except OSError as err:
                 out["net"] = type(err).__name__
+            import subprocess
+            children, out["fork_error"] = [], ""
+            try:  # a bounded fork bomb: at most 300 short sleeps, all reaped
+                for _ in range(300):
+                    children.append(subprocess.Popen(["sleep", "0.2"]))
+            except OSError as err:
+                out["fork_error"] = type(err).__name__
+            for child in children:
+                child.wait()
+            out["forks"], out["nproc"] = len(children), resource.getrlimit(resource.RLIMIT_NPROC)[0]
             print(json.dumps(out))
             """)
         reply = kc.execute_interactive(probe, timeout=120, output_hook=lambda m: outputs.append(m))
@@ -402,6 +413,8 @@ def test_sandboxed_kernel_is_isolated_and_limited(tmp_path, monkeypatch):
     assert host_leaks == [] and (work / "inside.txt").read_text() == "ok"
     assert got["net"] != "connected"
     assert got["data"] == 1536 * 1024 * 1024 and got["cpu"] == 321
+    # the process cap binds whoever grades (root included: the kernel runs under its own unprivileged uid)
+    assert got["nproc"] != resource.RLIM_INFINITY and got["forks"] < 300 and got["fork_error"] == "BlockingIOError", got
 
 
 # ------------------------------------------------------------------------------------------ standard workflow (slow)

@@ -46,6 +46,22 @@ LIMITS = ["--timeout", "5", "--memory-mb", "1536", "--jobs", "2", "--no-install"
 NAIVE_SOFTMAX = "def softmax(logits):\n    e = logits.exp()  # overflows for large logits\n    return e / e.sum(dim=1, keepdim=True)"
 
 
+# Bounded so that it cannot hurt CI even if the cap failed: at most 300 `sleep 0.5` children, every one reaped.
+FORK_BOMB = textwrap.dedent("""
+    import subprocess
+    children, stopped = [], "none"
+    try:
+        for _ in range(300):
+            children.append(subprocess.Popen(["sleep", "0.5"]))
+    except OSError as err:
+        stopped = type(err).__name__
+    for child in children:
+        child.wait()
+    with open("forks.txt", "w") as report:
+        report.write(f"{len(children)} {stopped}")
+    """)
+
+
 def _cases(course: Path) -> list[dict]:
     """kind, student, answers overriding the reference ones (None: keep the blank stub), edit, expected."""
     gradebook = course / "gradebook.db"
@@ -147,6 +163,8 @@ def _cases(course: Path) -> list[dict]:
              answers={"count_positives": "import course_lib.exact\n"
                                          "course_lib.exact.same = lambda *args, **kwargs: None\n"
                                          "def count_positives(y):\n    return 0"}),
+        dict(kind="fork bomb (bounded: 300 short sleeps, all reaped)", student="s22_forks", expected=5, sandbox=True,
+             answers={"count_positives": FORK_BOMB + "def count_positives(y):\n    return int((np.asarray(y) == 1).sum())"}),
         dict(kind="reads the solutions in source/", student="s14_cheat", expected=0, sandbox=True,
              answers={accuracy: cheat, "softmax": None, "count_positives": None}),
         dict(kind="writes gradebook.db", student="s15_writer", expected=5, sandbox=True, answer_prefix=writer),
@@ -235,7 +253,10 @@ def graded_class(tmp_path_factory, sandbox):
 def table(graded_class):
     lines = ["| kind | student | expected | got | status | notes |", "|---|---|---|---|---|---|"]
     for case in graded_class["cases"]:
-        row = graded_class["report"].get(case["student"], {})
+        row = dict(graded_class["report"].get(case["student"], {}))
+        forks = graded_class["course"] / "autograded" / case["student"] / "ps0" / "forks.txt"
+        if forks.exists():
+            row["notes"] = (row.get("notes") or "") + " started/stopped: " + forks.read_text()
         expected = case["expected"] if case["expected"] is not None else "listed as failed"
         lines.append(f"| {case['kind']} | {case['student']} | {expected} | {row.get('score') or '-'} | "
                      f"{row.get('status', '-')} | {row.get('notes', '')[:120].replace('|', '/')} |")
@@ -378,3 +399,12 @@ def test_warnings_cost_nothing_and_stay_visible(graded_class):
         assert not [o for o in test_cell.outputs if o.get("name") == "stderr"], test_cell.outputs
         page = html.unescape((course / "feedback" / student / "ps0" / "ps0.html").read_text())
         assert NOTE_HEADER in page and texts[0] in page, student
+
+
+def test_fork_bomb_is_capped(graded_class, sandbox):
+    """Whoever runs make grade (root included), a graded kernel cannot start hundreds of processes."""
+    if not sandbox.available:
+        pytest.skip(f"SANDBOX UNAVAILABLE: {sandbox.reason}")
+    started, stopped = (graded_class["course"] / "autograded" / "s22_forks" / "ps0" / "forks.txt").read_text().split()
+    print(f"fork bomb: {started} of 300 children started, then {stopped}")
+    assert int(started) < 300 and stopped == "BlockingIOError", (started, stopped)
