@@ -366,6 +366,9 @@ def report_card(
       precision < 0.50);
     * **needs work**: everything in between.
 
+    Every comparison allows :data:`RULE_TOL` (1e-9) of float rounding (:func:`above`, :func:`below`): precision
+    0.90 with recall 0.70 has a gap of 0.20, not "more than 0.20", although ``0.9 - 0.7`` is 0.20000000000000007.
+
     Warnings also cover the accuracy paradox (accuracy compared with always predicting the majority class),
     class imbalance (a class with under 40 % of an equal share: under 20 % of the samples with two
     classes, under 4 % with ten), a model that never predicts a class, and - with

@@ -504,3 +504,18 @@ def _load_text(lesson, text):
         p = Path(d) / f"{lesson}.yaml"
         p.write_text(text)
         return load_claims(lesson, p)
+
+
+def test_the_claims_cell_runs_in_a_real_kernel_after_the_cells_and_catches_a_wrong_number(tmp_path):
+    """End to end, as tests/test_notebooks.py does it: a notebook computes a value, the claims cell appended after
+    its last cell reads it from the same kernel, and a quoted number that disagrees fails with its message."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\nacc = float(np.mean([1, 1, 0, 1]))")]
+    claims = [{"id": "right", "where": "c", "text": "75 %", "value": "acc"},
+              {"id": "wrong", "where": "c", "text": "about 0.80", "value": "acc", "tol": 0.02}]
+    nb.cells.append(nbformat.v4.new_code_cell(claims_cell_source("toy", claims)))
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    failures = check_values("toy", claims, read_claims_output(nb.cells[-1]))
+    assert len(failures) == 1 and "claim 'wrong'" in failures[0] and "acc = 0.75, not 0.8" in failures[0]
