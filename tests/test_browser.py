@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -61,9 +62,10 @@ def lab(tmp_path_factory):
     cmd = lab_script.command(workspace, port, open_browser=False) + [f"--IdentityProvider.token={token}",
                                                                        "--ServerApp.port_retries=0",
                                                                        "--LabApp.expose_app_in_browser=True"]
-    env = {**os.environ, "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "lab-workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "COURSE_QUIZ_PROGRESS": str(workspace / ".quiz_progress.json"),
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    env = lab_script.learner_env({  # learner mode, as `make lab` starts it
+        **os.environ, "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "lab-workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "COURSE_QUIZ_PROGRESS": str(workspace / ".quiz_progress.json"),
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
     env.pop("PYTEST_CURRENT_TEST", None)
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -172,3 +174,25 @@ def test_lesson4_threshold_slider_moves_the_numbers(page, lab):
     grab = lambda t, k: float(re.search(rf"{k} (\d\.\d+)", t).group(1))  # noqa: E731
     assert grab(before, "threshold") != grab(after, "threshold")
     assert (grab(before, "precision"), grab(before, "recall")) != (grab(after, "precision"), grab(after, "recall"))
+
+
+def test_learner_mode_has_no_instructor_panels(page, lab):
+    """`make lab` is the learner's view: nbgrader's Assignments and Validate, no Formgrader, Create Assignment or
+    Course List (neither in the menu nor on the server)."""
+    page.goto(f"{lab['base']}/lab/tree/01_metrics/01_metrics.ipynb?reset&token={lab['token']}")
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.restored !== undefined")
+    page.evaluate("window.jupyterapp.restored")
+    page.locator("#jp-main-statusbar").get_by_text("Idle").wait_for()
+    commands = page.evaluate("window.jupyterapp.commands.listCommands()")
+    assert "nbgrader:open-assignment-list" in commands
+    for gone in ("nbgrader:open-formgrader", "nbgrader:open-create-assignment", "nbgrader:open-course-list"):
+        assert gone not in commands, f"{gone} is available in the learner's JupyterLab"
+    page.locator("li.lm-MenuBar-item", has_text="Nbgrader").click()
+    menu = page.locator(".lm-Menu:visible li.lm-Menu-item .lm-Menu-itemLabel").all_inner_texts()
+    assert "Assignment List" in menu and not {"Formgrader", "Formgrader (local)", "Course List"} & set(menu), menu
+    assert page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).count() == 1
+    page.screenshot(path=str(ARTIFACTS / "learner_lab_no_instructor_panels.png"))
+    page.keyboard.press("Escape")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"{lab['base']}/formgrader?token={lab['token']}", timeout=30)
+    assert err.value.code == 404
