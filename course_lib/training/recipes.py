@@ -17,9 +17,11 @@ chosen on the validation split only (``benchmarks/transfer.py`` does it and writ
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,7 +31,7 @@ from .engine import fine_tune, fit
 from .predict import evaluate
 
 __all__ = ["RECIPES", "TUNED_RECIPES", "LR_GRID", "EPOCH_BUDGET", "SETTINGS", "run_recipe", "compare_recipes",
-           "recipes_table", "backbone_features", "mean_interval"]
+           "recipes_table", "backbone_features", "mean_interval", "TRANSFER_RESULTS", "load_transfer_results"]
 
 RECIPES = ("scratch", "head_only", "full", "full_disc", "two_stage", "too_high_lr")
 TUNED_RECIPES = ("scratch", "head_only", "full", "full_disc", "two_stage")  # too_high_lr is a fixed demonstration
@@ -48,6 +50,28 @@ SETTINGS: dict[str, dict[str, Any]] = {
                   "augment": True},
     "too_high_lr": {"epochs": 30, "lr": 0.1, "augment": True},
 }
+
+#: The committed output of ``python benchmarks/transfer.py`` (lesson 3's fair table).
+TRANSFER_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "transfer.json"
+
+
+def load_transfer_results(path: str | Path | None = None) -> dict[str, Any]:
+    """The fair comparison's results (``benchmarks/results/transfer.json``) as a dict.
+
+    ``results["regimes"][regime]["recipes"][recipe]["summary"]["test_accuracy"]["mean"]`` etc.; see
+    ``benchmarks/transfer.py`` for every key.
+
+    Examples
+    --------
+    >>> res = load_transfer_results()                                   # doctest: +SKIP
+    >>> res["regimes"]["small"]["recipes"]["two_stage"]["chosen_lr"]    # doctest: +SKIP
+    0.01
+    """
+    p = Path(path) if path is not None else TRANSFER_RESULTS
+    if not p.exists():
+        raise FileNotFoundError(f"{p} not found: it is written by `python benchmarks/transfer.py` in the course "
+                                "repository (about half an hour on 2 CPU cores).")
+    return json.loads(p.read_text())
 
 
 def _model(recipe: str, num_classes: int, weights: Any, seed: int):
