@@ -180,7 +180,7 @@ def tables(results: dict[str, Any]) -> str:
         lines += [f"### Regime `{name}`: {reg['description']}", "",
                   f"Mean over {len(meta['seeds'])} seeds {meta['seeds']} with 95 % t-interval; learning rate chosen "
                   f"on validation from {meta['lr_grid']} with tuning seeds {meta['tune_seeds']}; "
-                  f"{meta['epoch_budget']} epochs each. ID: `shapes_target('test')` ({reg['sizes']['test']} images); "
+                  f"{reg['epochs'] or meta['epoch_budget']} epochs each. ID: `shapes_target('test')` ({reg['sizes']['test']} images); "
                   f"OOD: `shapes_target('test', domain='textured')` ({reg['sizes']['ood']} images, never trained on); "
                   "CKA / cosine: pre-trained vs fine-tuned backbone features on the OOD images (1 = unchanged).", "",
                   "| recipe | chosen lr | ID test accuracy | OOD test accuracy | linear CKA | mean cosine | diverged |",
@@ -239,9 +239,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"total {meta['wall_seconds']:.0f} s")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(results, indent=1) + "\n")
-    a.out.with_suffix(".md").write_text(f"# Transfer table\n\n`{meta['command']}` ({meta['wall_seconds']:.0f} s; "
-                                        f"torch {meta['torch']}, {meta['workers']} workers x {meta['threads']} threads, {meta['nproc']} CPUs: "
-                                        f"{meta['cpu']})\n\n{text}")
+    write_markdown(results, a.out.with_suffix(".md"))
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> None:
+    """The .md next to the JSON: how it was made, then :func:`tables`."""
+    meta = results["meta"]
+    path.write_text(f"# Transfer table\n\n`{meta['command']}` ({meta['wall_seconds']:.0f} s; torch {meta['torch']}, "
+                    f"{meta['workers']} workers x {meta['threads']} threads, {meta['nproc']} CPUs: {meta['cpu']})\n\n"
+                    f"{tables(results)}")
 
 
 if __name__ == "__main__":
