@@ -474,7 +474,7 @@ def plot_samples(
 def plot_lr_sensitivity(results: Any, regime: str = "small", *, ax: Sequence[Axes] | None = None) -> Figure:
     """Accuracy against learning rate, one line per recipe: how much does each recipe care about its rate?
 
-    ``results`` is the dict in ``benchmarks/results/transfer.json`` (or its path). Left: validation accuracy
+    ``results`` is the dict in ``course_lib/training/results/transfer.json`` (or its path). Left: validation accuracy
     (what the rate was chosen on; the ring marks the choice); right: out-of-distribution test accuracy at the
     same rates. Each point is the mean over the file's tuning seeds.
 
@@ -491,7 +491,7 @@ def plot_lr_sensitivity(results: Any, regime: str = "small", *, ax: Sequence[Axe
 
         results = json.loads(Path(results).read_text())
     if not isinstance(results, dict) or "regimes" not in results:
-        raise TypeError("results must be the dict of benchmarks/results/transfer.json (or its path).")
+        raise TypeError("results must be the dict of course_lib/training/results/transfer.json (or its path).")
     if regime not in results["regimes"]:
         raise ValueError(f"Unknown regime {regime!r}; the file has {', '.join(results['regimes'])}.")
     recipes = {k: v for k, v in results["regimes"][regime]["recipes"].items() if v.get("grid")}

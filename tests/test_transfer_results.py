@@ -1,4 +1,4 @@
-"""benchmarks/results/transfer.json: the fair transfer table lesson 3 teaches from cannot silently go stale.
+"""course_lib/training/results/transfer.json: the fair transfer table lesson 3 teaches from cannot silently go stale.
 
 The file must have been made with the current recipes (settings, grid, epoch budget), hold >= 5 seeds per
 recipe, choose each learning rate by validation accuracy alone, and report means and t-intervals that follow
@@ -18,7 +18,7 @@ from scipy import stats
 from course_lib.training.recipes import EPOCH_BUDGET, LR_GRID, SETTINGS, TUNED_RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "transfer.json"
+RESULTS = ROOT / "course_lib" / "training" / "results" / "transfer.json"
 
 
 def _benchmark():
@@ -98,7 +98,7 @@ def test_means_and_intervals_follow_from_the_per_seed_numbers(results):
 def test_the_markdown_table_is_the_json_printed():
     bench = _benchmark()
     res = json.loads(RESULTS.read_text())
-    md = RESULTS.with_suffix(".md").read_text()
+    md = (ROOT / "benchmarks" / "results" / "transfer.md").read_text()
     assert bench.tables(res) in md
 
 

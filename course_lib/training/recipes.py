@@ -12,7 +12,7 @@
 A fair comparison gives every tuned recipe the same budget: the same epochs (:data:`EPOCH_BUDGET`, split 15 + 15
 for ``two_stage``) and the same learning-rate grid (:data:`LR_GRID`, the one number each recipe tunes), the winner
 chosen on the validation split only (``benchmarks/transfer.py`` does it and writes
-``benchmarks/results/transfer.json``). :data:`SETTINGS` holds the winners for the lesson's data (20 images/class).
+``course_lib/training/results/transfer.json``). :data:`SETTINGS` holds the winners for the lesson's data (20 images/class).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2)
 #: Epochs every recipe trains for (two_stage: head_epochs + epochs).
 EPOCH_BUDGET = 30
 
-# lr: the value LR_GRID chose on the validation split (20 images/class; benchmarks/results/transfer.json).
+# lr: the value LR_GRID chose on the validation split (20 images/class; course_lib/training/results/transfer.json).
 SETTINGS: dict[str, dict[str, Any]] = {
     "scratch": {"epochs": 30, "lr": 1e-2, "augment": True},
     "head_only": {"epochs": 30, "lr": 1e-2},
@@ -51,12 +51,13 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "too_high_lr": {"epochs": 30, "lr": 0.1, "augment": True},
 }
 
-#: The committed output of ``python benchmarks/transfer.py`` (lesson 3's fair table).
-TRANSFER_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "transfer.json"
+#: The committed output of ``python benchmarks/transfer.py`` (lesson 3's fair table). It ships inside the package, like
+#: the backbone's weights, so lesson 3 reads it wherever course_lib is installed (a learner's venv, a hub's shared one).
+TRANSFER_RESULTS = Path(__file__).resolve().parent / "results" / "transfer.json"
 
 
 def load_transfer_results(path: str | Path | None = None) -> dict[str, Any]:
-    """The fair comparison's results (``benchmarks/results/transfer.json``) as a dict.
+    """The fair comparison's results (``course_lib/training/results/transfer.json``) as a dict.
 
     ``results["regimes"][regime]["recipes"][recipe]["summary"]["test_accuracy"]["mean"]`` etc.; see
     ``benchmarks/transfer.py`` for every key.
