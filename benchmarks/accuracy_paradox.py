@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from course_lib.metrics import (
     threshold_for_recall,
 )
 from course_lib.training import seed_everything
+from course_lib.training.recipes import mean_interval
 
 VARIANTS = {  # name: (global_pool, sampler)
     "plain": ("avg", None),               # lesson 5's plain fine-tune
@@ -46,7 +45,6 @@ VARIANTS = {  # name: (global_pool, sampler)
     "balanced_only": ("avg", "balanced"),
 }
 EPOCHS, LR, TARGET_RECALL = 5, 3e-3, 0.8
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # t(0.975, df)
 
 
 def run(variant: str, seed: int, train, val, test) -> dict:
@@ -93,8 +91,8 @@ def summarise(runs: list[dict]) -> dict:
         out[variant] = {}
         for k in rows[0]:
             v = [row[k] for row in rows]
-            mean = statistics.fmean(v)
-            half = T95[len(v) - 1] * statistics.stdev(v) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
+            mean, low, _ = mean_interval(v)   # the t-interval lesson 3's transfer table uses
+            half = mean - low
             out[variant][k] = {"mean": mean, "min": min(v), "max": max(v), "ci95_half_width": half, "n": len(v)}
     return out
 
