@@ -67,7 +67,7 @@ def test_learner_mode_switches_off_exactly_the_instructor_panels_nbgrader_ships(
     assert env["JUPYTER_CONFIG_PATH"].split(":") == [str(lab.LEARNER_CONFIG), "/elsewhere"]
 
 
-def test_hub_roster_is_checked():
+def test_hub_roster_is_checked(tmp_path):
     """deploy/hub.py reads the roster (id,name,email) and refuses bad logins and missing columns."""
     import pytest
 
@@ -76,14 +76,12 @@ def test_hub_roster_is_checked():
 
     people = hub.read_roster(ROOT / "deploy" / "roster.csv")
     assert people and all(hub.USERNAME.match(p.id) for p in people)
-    bad = ROOT / ".build" / "test-roster.csv"
-    bad.parent.mkdir(exist_ok=True)
+    bad = tmp_path / "roster.csv"
     for text, msg in (("id,name\nann,Ann\n", "email"), ("id,name,email\nAnn Lee,Ann,a@x\n", "not a valid login"),
                       ("id,name,email\nann,A,a@x\nann,B,b@x\n", "twice"), ("id,name,email\n", "no students")):
         bad.write_text(text)
         with pytest.raises(ValueError, match=msg):
             hub.read_roster(bad)
-    bad.unlink()
 
 
 def test_kubernetes_values_parse_and_ask_for_the_measured_resources():
