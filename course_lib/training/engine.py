@@ -162,6 +162,16 @@ def _features(model: nn.Module, head: nn.Module, x: torch.Tensor, batch_size: in
 
 
 # ----------------------------------------------------------------------------------------------- fit
+
+def _call_record(model: nn.Module, head: nn.Module, groups: list[dict], stage: str) -> dict[str, Any]:
+    """One :attr:`History.calls` entry: the stage, how many values train, and the head's and body's top rates."""
+    head_ids = {id(p) for p in head.parameters()}
+    head_lrs = [g["lr"] for g in groups if any(id(p) in head_ids for p in g["params"])]
+    body_lrs = [g["lr"] for g in groups if any(id(p) not in head_ids for p in g["params"])]
+    return {"stage": stage, "trainable": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
+            "head_lr": float(max(head_lrs)) if head_lrs else None,
+            "body_lr": float(max(body_lrs)) if body_lrs else None}
+
 def fit(
     model: nn.Module,
     train: Any,
@@ -270,13 +280,7 @@ def fit(
     aug = augment if callable(augment) else (lambda b: augment_batch(b, g)) if augment else None
 
     history = History()
-    head_ids = {id(p) for p in head.parameters()}
-    head_lrs = [g["lr"] for g in groups if any(id(p) in head_ids for p in g["params"])]
-    body_lrs = [g["lr"] for g in groups if any(id(p) not in head_ids for p in g["params"])]
-    trainable = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
-    history.calls.append({"stage": stage, "trainable": trainable,  # what this call trained, for checks
-                          "head_lr": float(max(head_lrs)) if head_lrs else None,
-                          "body_lr": float(max(body_lrs)) if body_lrs else None})
+    history.calls.append(_call_record(model, head, groups, stage))   # what this call trained, for checks
     best_loss, best_state, bad_epochs = math.inf, None, 0
     first_loss: float | None = None
     show = (not quiet()) if progress is None else progress
